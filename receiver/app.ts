@@ -1,0 +1,103 @@
+// The receiver's Koa application: routes, the error-to-status mapping, request metrics and access logs.
+
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { WriteLimits } from '../protocol/types.ts';
+import type { Storage } from '../storage/types.ts';
+import type { Logger } from '../lib/log.ts';
+import { Authenticator } from './auth.ts';
+import { ReceiverError, retryAfterFor, statusFor } from './errors.ts';
+import { healthy, ready, type Lifecycle } from './health.ts';
+import { createReceiverMetrics, type ReceiverMetrics } from './metrics.ts';
+import { TenantRateLimiter } from './rate-limit.ts';
+import { createWriteHandler } from './write.ts';
+
+export interface ReceiverOptions {
+  storage: Storage;
+  logger: Logger;
+  version: string;
+  limits: WriteLimits;
+  maxBodyBytes: number;
+  maxDecodedBytes: number;
+  /** Items per second per tenant (0 = off) and bucket size. */
+  ingestionRate: number;
+  ingestionBurst: number;
+  now?: () => number;
+}
+
+export interface Receiver {
+  app: Koa;
+  metrics: ReceiverMetrics;
+  lifecycle: Lifecycle;
+}
+
+/** Only these methods are served on each path; anything else is 405 with an Allow header. */
+const ALLOWED: Record<string, string[]> = {
+  '/api/v1/write': ['POST'],
+  '/-/healthy': ['GET', 'HEAD'],
+  '/-/ready': ['GET', 'HEAD'],
+  '/metrics': ['GET', 'HEAD'],
+};
+
+export function createReceiver(options: ReceiverOptions): Receiver {
+  const { storage, logger } = options;
+  const metrics = createReceiverMetrics(storage, options.version);
+  const lifecycle: Lifecycle = { shuttingDown: false };
+  const auth = new Authenticator(storage.tenants);
+  const limiter = new TenantRateLimiter(options.ingestionRate, options.ingestionBurst);
+
+  const app = new Koa();
+  app.proxy = true;
+  app.silent = true; // errors are logged here, once, without request headers (they may hold tokens)
+
+  app.use(async (ctx, next) => {
+    const handler = ALLOWED[ctx.path] ? ctx.path : 'other';
+    const stop = metrics.requestDuration.startTimer({ handler });
+    metrics.inflight.inc();
+    try {
+      const allowed = ALLOWED[ctx.path];
+      if (allowed && !allowed.includes(ctx.method)) {
+        ctx.set('Allow', allowed.join(', '));
+        throw new ReceiverError('method_not_allowed', `method ${ctx.method} not allowed on ${ctx.path}; use ${allowed.join(' or ')}`);
+      }
+      await next();
+    } catch (error) {
+      const status = statusFor(error);
+      const retryAfter = retryAfterFor(error);
+      if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter));
+      ctx.status = status;
+      ctx.type = 'text/plain';
+      const message = error instanceof Error ? error.message : String(error);
+      ctx.body = status >= 500 && status !== 503 ? 'internal error\n' : `${message}\n`;
+      const fields = { method: ctx.method, path: ctx.path, status, error };
+      if (status >= 500) logger.error('request failed', fields);
+      else logger.info('request refused', { method: ctx.method, path: ctx.path, status, reason: message });
+    } finally {
+      metrics.inflight.dec();
+      stop();
+      metrics.requests.inc({ handler, code: String(ctx.status) });
+    }
+  });
+
+  const router = new Router();
+  router.post('/api/v1/write', createWriteHandler({
+    storage,
+    auth,
+    limiter,
+    metrics,
+    logger,
+    limits: options.limits,
+    maxBodyBytes: options.maxBodyBytes,
+    maxDecodedBytes: options.maxDecodedBytes,
+    now: options.now,
+  }));
+  router.get('/-/healthy', healthy());
+  router.get('/-/ready', ready(storage, lifecycle));
+  router.get('/metrics', async (ctx) => {
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
+  });
+  app.use(router.routes());
+
+  return { app, metrics, lifecycle };
+}
