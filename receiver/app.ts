@@ -66,6 +66,9 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       const retryAfter = retryAfterFor(error);
       if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter));
       ctx.status = status;
+      // Answering before the body was read: the rest of it is still on the wire, so this connection
+      // cannot carry another request.
+      if (!ctx.req.complete) ctx.set('Connection', 'close');
       ctx.type = 'text/plain';
       const message = error instanceof Error ? error.message : String(error);
       ctx.body = status >= 500 && status !== 503 ? 'internal error\n' : `${message}\n`;

@@ -71,7 +71,7 @@ export function createWriteHandler(options: WriteHandlerOptions): Koa.Middleware
         contentTypeError = error;
       }
       tenant = await auth.authenticate(ctx.get('authorization') || undefined);
-      if (contentTypeError) throw contentTypeError;
+      if (contentTypeError !== null || version === null) throw contentTypeError;
       checkContentEncoding(ctx.get('content-encoding') || undefined);
       const body = await readBody(ctx.req, options.maxBodyBytes);
       const request = decodeWriteRequest(version, snappyDecode(body, options.maxDecodedBytes));
