@@ -1,0 +1,314 @@
+// Aggregation operators (sum avg min max count group stddev stdvar quantile topk bottomk count_values)
+// with by/without, ported from Prometheus 3's aggregation(), aggregationK() and aggregationCountValues().
+
+import type { AggregateExpr } from './ast.ts';
+import { executionError } from './errors.ts';
+import { collectSteps, countPoints, Gatherer, type OutSample, type ScalarValue, type Steps, type VectorValue } from './eval.ts';
+import { isValidLabelName, keyForLabels, keyWithoutLabels, LabelsBuilder, METRIC_NAME, type Labels } from './labels.ts';
+import { kahanSumInc, quantile } from './mathutil.ts';
+import { formatValue } from './value.ts';
+
+const INT64_MAX_FLOAT = 9223372036854774784;
+const INT64_MIN_FLOAT = -9223372036854775808;
+
+export function evalAggregate(ev: Steps, node: AggregateExpr, input: VectorValue, param: ScalarValue | string | null): VectorValue {
+  const ctx = ev.ctx;
+  const released = countPoints(input);
+  let series;
+  if (node.op === 'count_values') series = countValues(ev, node, input, param as string);
+  else if (node.op === 'topk' || node.op === 'bottomk') series = topBottomK(ev, node, input, param as ScalarValue);
+  else series = aggregate(ev, node, input, param as ScalarValue | null);
+  ctx.release(released);
+  return { kind: 'vector', series };
+}
+
+function groupingKeyFn(node: AggregateExpr, extra?: string): (l: Labels) => string {
+  const names = new Set(node.grouping);
+  if (node.without) {
+    names.add(METRIC_NAME);
+    return (l) => keyWithoutLabels(l, names);
+  }
+  if (extra !== undefined) names.add(extra);
+  if (names.size === 0) return () => '';
+  return (l) => keyForLabels(l, names);
+}
+
+function groupingLabels(node: AggregateExpr, l: Labels, extra?: string): Labels {
+  if (node.without) return new LabelsBuilder(l).del(...node.grouping, METRIC_NAME).labels();
+  const keep = extra !== undefined ? [...node.grouping, extra] : node.grouping;
+  if (keep.length === 0) return [];
+  return new LabelsBuilder(l).keep(keep).labels();
+}
+
+function paramValues(param: ScalarValue | null): Float64Array | null {
+  return param ? param.values : null;
+}
+
+function aggregate(ev: Steps, node: AggregateExpr, input: VectorValue, param: ScalarValue | null) {
+  const op = node.op;
+  const series = input.series;
+  const keyOf = groupingKeyFn(node);
+  const groupOf = new Int32Array(series.length);
+  const groupLabels: Labels[] = [];
+  const groupIndex = new Map<string, number>();
+  series.forEach((s, i) => {
+    const k = keyOf(s.labels);
+    let g = groupIndex.get(k);
+    if (g === undefined) {
+      g = groupLabels.length;
+      groupIndex.set(k, g);
+      groupLabels.push(groupingLabels(node, s.labels));
+    }
+    groupOf[i] = g;
+  });
+  const G = groupLabels.length;
+  const seen = new Uint8Array(G);
+  const value = new Float64Array(G);
+  const mean = new Float64Array(G);
+  const comp = new Float64Array(G);
+  const count = new Float64Array(G);
+  const incremental = new Uint8Array(G);
+  const heaps: number[][] = op === 'quantile' ? Array.from({ length: G }, () => []) : [];
+  const params = paramValues(param);
+  if (op === 'quantile' && params) {
+    const bad = [...params].find((q) => q !== q || q < 0 || q > 1);
+    if (bad !== undefined) ev.ctx.annotate('warning', `quantile value should be between 0 and 1, got ${formatValue(bad)}`, node.param);
+  }
+  const gather = new Gatherer(series);
+
+  return collectSteps(ev, (t, step, out: OutSample[]) => {
+    gather.gather(t);
+    seen.fill(0);
+    const idx = gather.idx;
+    const vals = gather.vals;
+    for (let j = 0; j < idx.length; j++) {
+      const g = groupOf[idx[j]!]!;
+      const f = vals[j]!;
+      if (!seen[g]) {
+        seen[g] = 1;
+        value[g] = f;
+        mean[g] = f;
+        comp[g] = 0;
+        count[g] = 1;
+        incremental[g] = 0;
+        if (op === 'stddev' || op === 'stdvar') value[g] = f !== f || f === Infinity || f === -Infinity ? NaN : 0;
+        else if (op === 'group') value[g] = 1;
+        else if (op === 'quantile') {
+          heaps[g]!.length = 0;
+          heaps[g]!.push(f);
+        }
+        continue;
+      }
+      switch (op) {
+        case 'sum': {
+          const [s, c] = kahanSumInc(f, value[g]!, comp[g]!);
+          value[g] = s;
+          comp[g] = c;
+          break;
+        }
+        case 'avg': {
+          count[g]!++;
+          const n = count[g]!;
+          if (!incremental[g]) {
+            const [s, c] = kahanSumInc(f, value[g]!, comp[g]!);
+            if (s !== Infinity && s !== -Infinity) {
+              value[g] = s;
+              comp[g] = c;
+              break;
+            }
+            // The sum would overflow: continue with the incremental mean.
+            incremental[g] = 1;
+            mean[g] = value[g]! / (n - 1);
+            comp[g] = comp[g]! / (n - 1);
+          }
+          const q = (n - 1) / n;
+          const [m, c] = kahanSumInc(f / n, q * mean[g]!, q * comp[g]!);
+          mean[g] = m;
+          comp[g] = c;
+          break;
+        }
+        case 'max':
+          if (value[g]! < f || value[g] !== value[g]) value[g] = f;
+          break;
+        case 'min':
+          if (value[g]! > f || value[g] !== value[g]) value[g] = f;
+          break;
+        case 'count':
+          count[g]!++;
+          break;
+        case 'group':
+          break;
+        case 'stddev':
+        case 'stdvar': {
+          count[g]!++;
+          const delta = f - mean[g]!;
+          mean[g] = mean[g]! + delta / count[g]!;
+          value[g] = value[g]! + delta * (f - mean[g]!);
+          break;
+        }
+        case 'quantile':
+          heaps[g]!.push(f);
+          break;
+        default:
+          throw executionError(`expected aggregation operator but got "${op}"`);
+      }
+    }
+    for (let g = 0; g < G; g++) {
+      if (!seen[g]) continue;
+      let v: number;
+      switch (op) {
+        case 'avg':
+          v = incremental[g] ? mean[g]! + comp[g]! : value[g]! / count[g]! + comp[g]! / count[g]!;
+          break;
+        case 'count':
+          v = count[g]!;
+          break;
+        case 'stdvar':
+          v = value[g]! / count[g]!;
+          break;
+        case 'stddev':
+          v = Math.sqrt(value[g]! / count[g]!);
+          break;
+        case 'quantile':
+          v = quantile(params![step]!, heaps[g]!);
+          break;
+        case 'sum':
+          v = value[g]! + comp[g]!;
+          break;
+        default:
+          v = value[g]!;
+      }
+      out.push({ labels: groupLabels[g]!, v });
+    }
+  });
+}
+
+// --- topk / bottomk: Go's container/heap with Prometheus' Less functions, for identical tie-breaking.
+
+interface HeapItem {
+  labels: Labels;
+  v: number;
+}
+
+type Less = (a: number, b: number) => boolean;
+const topLess: Less = (a, b) => a !== a || a < b; // vectorByValueHeap: NaN first, then ascending
+const bottomLess: Less = (a, b) => a !== a || a > b; // vectorByReverseValueHeap
+
+function heapUp(h: HeapItem[], j: number, less: Less): void {
+  while (j > 0) {
+    const i = (j - 1) >> 1;
+    if (!less(h[j]!.v, h[i]!.v)) break;
+    [h[i], h[j]] = [h[j]!, h[i]!];
+    j = i;
+  }
+}
+
+function heapDown(h: HeapItem[], i0: number, n: number, less: Less): boolean {
+  let i = i0;
+  while (true) {
+    const j1 = 2 * i + 1;
+    if (j1 >= n) break;
+    let j = j1;
+    const j2 = j1 + 1;
+    if (j2 < n && less(h[j2]!.v, h[j1]!.v)) j = j2;
+    if (!less(h[j]!.v, h[i]!.v)) break;
+    [h[i], h[j]] = [h[j]!, h[i]!];
+    i = j;
+  }
+  return i > i0;
+}
+
+function topBottomK(ev: Steps, node: AggregateExpr, input: VectorValue, param: ScalarValue) {
+  const top = node.op === 'topk';
+  const less = top ? topLess : bottomLess;
+  const series = input.series;
+  const keyOf = groupingKeyFn(node);
+  const groupOf = new Int32Array(series.length);
+  const groupIndex = new Map<string, number>();
+  series.forEach((s, i) => {
+    const k = keyOf(s.labels);
+    let g = groupIndex.get(k);
+    if (g === undefined) {
+      g = groupIndex.size;
+      groupIndex.set(k, g);
+    }
+    groupOf[i] = g;
+  });
+  const G = groupIndex.size;
+  const ks = param.values;
+  let max = -Infinity;
+  let min = Infinity;
+  for (const k of ks) {
+    if (k !== k) throw executionError('Parameter value is NaN');
+    if (k > max) max = k;
+    if (k < min) min = k;
+  }
+  if (ks.length === 0 || max < 1) return [];
+  if (min <= INT64_MIN_FLOAT) throw executionError(`Scalar value ${formatValue(min)} underflows int64`);
+  if (max >= INT64_MAX_FLOAT) throw executionError(`Scalar value ${formatValue(max)} overflows int64`);
+  const heaps: HeapItem[][] = Array.from({ length: G }, () => []);
+  const seen = new Uint8Array(G);
+  const gather = new Gatherer(series);
+  return collectSteps(ev, (t, step, out) => {
+    gather.gather(t);
+    const k = Math.min(Math.trunc(ks[step]!), series.length);
+    if (k < 1) return;
+    seen.fill(0);
+    const order: number[] = [];
+    for (let j = 0; j < gather.idx.length; j++) {
+      const si = gather.idx[j]!;
+      const g = groupOf[si]!;
+      const item = { labels: series[si]!.labels, v: gather.vals[j]! };
+      const h = heaps[g]!;
+      if (!seen[g]) {
+        seen[g] = 1;
+        order.push(g);
+        h.length = 0;
+        h.push(item);
+        continue;
+      }
+      if (h.length < k) {
+        h.push(item);
+        heapUp(h, h.length - 1, less);
+      } else if (top ? h[0]!.v < item.v || (h[0]!.v !== h[0]!.v && item.v === item.v) : h[0]!.v > item.v || (h[0]!.v !== h[0]!.v && item.v === item.v)) {
+        h[0] = item;
+        if (k > 1) {
+          if (!heapDown(h, 0, h.length, less)) heapUp(h, 0, less);
+        }
+      }
+    }
+    for (const g of order) {
+      // The heap keeps the weakest element on top: output in reverse heap order (best first).
+      const sorted = heaps[g]!.slice().sort((a, b) => (less(a.v, b.v) ? 1 : less(b.v, a.v) ? -1 : 0));
+      for (const it of sorted) out.push({ labels: it.labels, v: it.v });
+    }
+  });
+}
+
+function countValues(ev: Steps, node: AggregateExpr, input: VectorValue, valueLabel: string) {
+  if (!isValidLabelName(valueLabel)) throw executionError(`invalid label name "${valueLabel}"`);
+  const keyOf = groupingKeyFn(node, valueLabel);
+  const gather = new Gatherer(input.series);
+  const labelCache = new Map<string, Labels>();
+  return collectSteps(ev, (t, _step, out) => {
+    gather.gather(t);
+    const groups = new Map<string, { labels: Labels; count: number }>();
+    for (let j = 0; j < gather.idx.length; j++) {
+      const base = input.series[gather.idx[j]!]!.labels;
+      const metric = new LabelsBuilder(base).set(valueLabel, formatValue(gather.vals[j]!)).labels();
+      const key = keyOf(metric);
+      const g = groups.get(key);
+      if (g) g.count++;
+      else {
+        let labels = labelCache.get(key);
+        if (!labels) {
+          labels = groupingLabels(node, metric, valueLabel);
+          labelCache.set(key, labels);
+        }
+        groups.set(key, { labels, count: 1 });
+      }
+    }
+    for (const g of groups.values()) out.push({ labels: g.labels, v: g.count });
+  });
+}
+

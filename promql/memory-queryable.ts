@@ -1,0 +1,84 @@
+// An in-memory Queryable for tests and fixtures: series with float samples, matched with Prometheus'
+// matcher semantics, sliced to the requested time range without copying.
+
+import type { Label } from '../protocol/types.ts';
+import { compileMatcher, compareLabels, labelsKey, matchesLabels, normalizeLabels, type LabelMatcher, type Labels } from './labels.ts';
+import type { Queryable, SelectOptions, Series } from './queryable.ts';
+import { bitsView, STALE_NAN_HI, STALE_NAN_LO } from './value.ts';
+
+/** A sample value for MemoryQueryable.add(): a number, or 'stale' for Prometheus' stale marker. */
+export type SampleValue = number | 'stale';
+
+interface StoredSeries {
+  labels: Labels;
+  timestamps: Float64Array;
+  values: Float64Array;
+}
+
+export class MemoryQueryable implements Queryable {
+  private readonly series = new Map<string, StoredSeries>();
+  /** Number of select() calls, for tests of lazy loading. */
+  selectCalls = 0;
+
+  /**
+   * Adds (or replaces) a series. Labels are sorted and empty values dropped; samples must be in
+   * increasing timestamp order.
+   */
+  add(labels: readonly Label[] | Record<string, string>, samples: ReadonlyArray<readonly [number, SampleValue]>): this {
+    const ls = normalizeLabels(Array.isArray(labels) ? labels : Object.entries(labels).map(([name, value]) => ({ name, value })));
+    const timestamps = new Float64Array(samples.length);
+    const values = new Float64Array(samples.length);
+    const bits = bitsView(values);
+    samples.forEach(([t, v], i) => {
+      if (i > 0 && t <= timestamps[i - 1]!) throw new Error(`samples of ${labelsKey(ls)} are not in increasing timestamp order`);
+      timestamps[i] = t;
+      if (v === 'stale') {
+        bits[2 * i] = STALE_NAN_LO;
+        bits[2 * i + 1] = STALE_NAN_HI;
+      } else values[i] = v;
+    });
+    this.series.set(labelsKey(ls), { labels: ls, timestamps, values });
+    return this;
+  }
+
+  /** Adds a series from typed arrays as they are (bit patterns preserved). */
+  addArrays(labels: readonly Label[], timestamps: Float64Array, values: Float64Array): this {
+    const ls = normalizeLabels(labels);
+    this.series.set(labelsKey(ls), { labels: ls, timestamps, values });
+    return this;
+  }
+
+  get size(): number {
+    return this.series.size;
+  }
+
+  async *select(matchers: LabelMatcher[], minT: number, maxT: number, options: SelectOptions = {}): AsyncGenerator<Series> {
+    this.selectCalls++;
+    const compiled = matchers.map(compileMatcher);
+    const matched = [...this.series.values()].filter((s) => matchesLabels(compiled, s.labels));
+    matched.sort((a, b) => compareLabels(a.labels, b.labels));
+    for (const s of matched) {
+      options.signal?.throwIfAborted();
+      const lo = lowerBound(s.timestamps, minT);
+      const hi = lowerBound(s.timestamps, maxT + 1);
+      if (hi <= lo) continue;
+      yield {
+        labels: s.labels.map((l) => ({ name: l.name, value: l.value })),
+        timestamps: s.timestamps.subarray(lo, hi),
+        values: s.values.subarray(lo, hi),
+      };
+    }
+  }
+}
+
+/** First index with ts[i] >= t. */
+function lowerBound(ts: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid]! < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,57 @@
+// The interface the engine reads data through. storage/ implements it over PostgreSQL (per tenant);
+// memory-queryable.ts implements it in memory for tests.
+//
+// The engine calls select() once per selector in the query, lazily, when it evaluates that selector,
+// and consumes the series as they arrive: an implementation may stream them (e.g. page by page from
+// SQL) and the engine counts their samples against the query's sample limit as they come, so a query
+// that would load too much fails early instead of exhausting memory. The engine stops iterating (and
+// the iterator's return() runs) when the query fails, times out or is aborted.
+
+import type { Label } from '../protocol/types.ts';
+import type { LabelMatcher } from '../storage/types.ts';
+
+export type { Label, LabelMatcher };
+
+/** One series and its float samples within the requested time range. */
+export interface Series {
+  /** Sorted by name (byte order); includes __name__; no empty values. */
+  labels: Label[];
+  /** Sample timestamps, ms since the epoch, strictly increasing. */
+  timestamps: Float64Array;
+  /**
+   * Sample values with their exact bit patterns. Prometheus' stale marker is the NaN
+   * 0x7ff0000000000002 (see value.ts: isStaleAt/writeStaleMarker); any other NaN is an ordinary value.
+   */
+  values: Float64Array;
+}
+
+/** What the engine will do with the selected data, so that storage can push work down (optional). */
+export interface SelectHints {
+  /** Same as minT/maxT: the inclusive time range, ms. */
+  start: number;
+  end: number;
+  /** Evaluation step of the query or enclosing subquery, ms (0 for an instant query). */
+  step: number;
+  /** Range of the range selector, ms; 0 for an instant vector selector (which looks back `lookback`). */
+  range: number;
+  /** The function or aggregation directly applied to this selector ('' if none), e.g. 'rate', 'sum'. */
+  func: string;
+  /** For an enclosing aggregation: true for `by`, false for `without` (or none). */
+  by: boolean;
+  grouping: string[];
+}
+
+export interface SelectOptions {
+  hints?: SelectHints;
+  /** Aborted when the query is canceled or times out; implementations should stop work. */
+  signal?: AbortSignal;
+}
+
+export interface Queryable {
+  /**
+   * Series matching all matchers (Prometheus semantics: an absent label equals "", regexes are fully
+   * anchored RE2), each with its samples in [minT, maxT] (ms, inclusive). Series without samples in the
+   * range may be omitted. Series are yielded in any order, each exactly once.
+   */
+  select(matchers: LabelMatcher[], minT: number, maxT: number, options?: SelectOptions): AsyncIterable<Series>;
+}
