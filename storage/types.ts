@@ -56,7 +56,10 @@ export interface IngestResult {
   /** Durable after commit; a resent duplicate counts as written (idempotent), a conflicting value does not. */
   written: WrittenCounts;
   rejected: RejectionSummary[];
-  /** Samples already stored with bit-identical values (a resend): accepted, not stored twice. */
+  /**
+   * Samples (and native histograms) already stored with bit-identical values — a resend, or the same
+   * point twice in one request: accepted and counted in `written`, not stored twice.
+   */
   duplicates: number;
   seriesCreated: number;
 }
@@ -114,9 +117,19 @@ export interface StoredMetadata {
 }
 
 export interface SeriesReader {
-  /** Series with at least one sample, histogram or exemplar in [minT, maxT] (ms, inclusive) matching all matchers. */
+  /**
+   * Series matching all matchers with at least one sample, histogram or exemplar in [minT, maxT] (ms,
+   * inclusive), ascending by id. The time test is at UTC-day granularity (series_activity, never a scan
+   * of samples): a series with data on a day that overlaps the range is returned even if its points on
+   * that day fall just outside it. Matchers follow PromQL: a missing label equals "", regexes are fully
+   * anchored (evaluated as PostgreSQL regular expressions, which agree with RE2 on common syntax).
+   */
   selectSeries(tenant: TenantId, matchers: LabelMatcher[], minT: number, maxT: number): AsyncIterable<SeriesRef>;
-  /** Samples of the given series in [minT, maxT], streamed in bounded pages (at most `pageSamples` per block). */
+  /**
+   * Samples of the given series in [minT, maxT], streamed in bounded pages (at most `pageSamples` per
+   * block, default 8192): blocks come in ascending series id, a series' blocks are consecutive and in
+   * timestamp order. Ids of another tenant yield nothing.
+   */
   readSamples(tenant: TenantId, seriesIds: number[], minT: number, maxT: number, pageSamples?: number): AsyncIterable<SampleBlock>;
   readHistograms(tenant: TenantId, seriesIds: number[], minT: number, maxT: number): AsyncIterable<StoredHistogram>;
   readExemplars(tenant: TenantId, seriesIds: number[], minT: number, maxT: number): AsyncIterable<StoredExemplar>;
