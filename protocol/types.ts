@@ -100,6 +100,12 @@ export interface DecodedExemplar {
   labels: Label[];
   value: number;
   timestamp: number;
+  /**
+   * Set when the decoder already knows the exemplar is unusable (2.0 label ref out of range or odd count,
+   * label bytes not UTF-8, timestamp beyond ±2^53) without rejecting its series; validateExemplar()
+   * returns it. Absent or null otherwise.
+   */
+  error?: Rejection | null;
 }
 
 export interface DecodedMetadata {
@@ -113,7 +119,8 @@ export interface DecodedSeries {
   /**
    * Cache key for the series' label set as sent: equal keys imply equal label lists. Built from the raw
    * label bytes (1.0) or from the referenced symbols (2.0) without UTF-8 decoding. Not a canonical form:
-   * the same labels in another order give another key.
+   * the same labels in another order give another key. Meaningless when `error` is set (a 2.0 series
+   * with unresolvable refs gets a placeholder that no valid series can have).
    */
   key: string;
   sampleStart: number;
@@ -157,3 +164,25 @@ export const DEFAULT_WRITE_LIMITS: WriteLimits = {
   maxFutureMs: 10 * 60 * 1000,
   maxAgeMs: 0,
 };
+
+/** Bits of the stale marker, the NaN Prometheus sends when a series disappears. */
+export const STALE_NAN_BITS = 0x7ff0000000000002n;
+
+/**
+ * The stale marker as a number, for encoding. Its payload survives object properties and Float64Arrays
+ * but not a plain number[] (V8 quiets NaNs stored there), so compare bits, never values.
+ */
+export const STALE_NAN: number = new Float64Array(new BigUint64Array([STALE_NAN_BITS]).buffer)[0];
+
+const bitsF64 = new Float64Array(1);
+const bitsU32 = new Uint32Array(bitsF64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Whether a number read from a Float64Array (or object property) has exactly the stale marker's bits. */
+export function isStaleNaN(value: number): boolean {
+  if (value === value) return false; // not NaN
+  bitsF64[0] = value;
+  const lo = bitsU32[LITTLE_ENDIAN ? 0 : 1];
+  const hi = bitsU32[LITTLE_ENDIAN ? 1 : 0];
+  return lo === 2 && hi === 0x7ff00000;
+}
