@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PGlite, type Results } from '@electric-sql/pglite';
 import type { Logger } from '../lib/log.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import { beginSql, Mutex, TENANT_ROLE, type Connection, type Driver, type OpenTx, type QueryResult, type Row, type TxScope } from './driver.ts';
 import type { PoolStats } from './types.ts';
 
@@ -132,17 +133,25 @@ export class PgliteDriver implements Driver {
   readonly streamsCopyTo = false;
   readonly #db: PGlite;
   readonly #mutex = new Mutex();
+  readonly #release: () => Promise<void>;
 
-  private constructor(db: PGlite) {
+  private constructor(db: PGlite, release: () => Promise<void>) {
     this.#db = db;
+    this.#release = release;
   }
 
   static async open(options: PgliteDriverOptions): Promise<PgliteDriver> {
     const dataDir = resolve(options.dataDir);
     await mkdir(dataDir, { recursive: true });
-    const db = new PGlite({ dataDir });
-    await db.waitReady;
-    return new PgliteDriver(db);
+    const release = await lockDataDir(dataDir);
+    try {
+      const db = new PGlite({ dataDir });
+      await db.waitReady;
+      return new PgliteDriver(db, release);
+    } catch (error) {
+      await release();
+      throw error;
+    }
   }
 
   async query<R extends object = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
@@ -185,7 +194,10 @@ export class PgliteDriver implements Driver {
 
   async close(): Promise<void> {
     await this.#mutex.run(async () => {
-      if (!this.#db.closed) await this.#db.close();
+      if (!this.#db.closed) {
+        await this.#db.close();
+        await this.#release();
+      }
     });
   }
 }

@@ -11,7 +11,8 @@ export type StorageErrorCode =
   | 'tenant_exists'
   | 'tenant_not_found'
   | 'invalid_token'
-  | 'invalid_matcher'; // a regex PostgreSQL cannot compile: the query's fault (400)
+  | 'invalid_matcher' // a regex PostgreSQL cannot compile: the query's fault (400)
+  | 'store_locked'; // the embedded store's directory is open in another process
 
 export class StorageError extends TrimtabError {
   declare readonly code: StorageErrorCode;

@@ -7,7 +7,8 @@
 // CPU during the measurement. Durable samples/s counts only samples acknowledged by 2xx, i.e. committed.
 //
 // Environment: BENCH_CONTAINERS (default 5300 → ~100k series), BENCH_ROUNDS (default 12), BENCH_CONCURRENCY
-// (default 8), BENCH_SAMPLES_PER_REQUEST (default 2000), TRIMTAB_TEST_DATABASE_URL (admin URL).
+// (default 8), BENCH_SAMPLES_PER_REQUEST (default 2000), BENCH_RECEIVER_NODE_ARGS (e.g. --cpu-prof, for profiling
+// the receiver), TRIMTAB_TEST_DATABASE_URL (admin URL).
 
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -156,7 +157,7 @@ async function main() {
 
   const db = await createTestDatabase();
   const port = await freePort();
-  const receiver = spawn(process.execPath, [fileURLToPath(new URL('../../bin/trimtab.ts', import.meta.url)), 'receiver', `--listen=127.0.0.1:${port}`], {
+  const receiver = spawn(process.execPath, [...(process.env.BENCH_RECEIVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), fileURLToPath(new URL('../../bin/trimtab.ts', import.meta.url)), 'receiver', `--listen=127.0.0.1:${port}`], {
     env: {
       ...process.env,
       DATABASE_URL: db.url,
