@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFromStream, to as copyToStream } from 'pg-copy-streams';
 import type { Logger } from '../lib/log.ts';
-import { beginSql, TENANT_ROLE, type Connection, type Driver, type OpenTx, type QueryResult, type Row, type TxScope } from './driver.ts';
+import { beginSql, TenantRoleSwitch, type Connection, type Driver, type OpenTx, type QueryResult, type Row, type TxScope } from './driver.ts';
 import { isUnavailable } from './errors.ts';
 import type { PoolStats } from './types.ts';
 
@@ -25,10 +25,7 @@ class PgTx implements OpenTx {
   readonly tenant: number | null;
   readonly #client: pg.PoolClient;
   #done = false;
-  /** Inside asOwner: statements run as the session user. */
-  #ownerMode = false;
-  /** asOwner ended: the tenant role must be set again before the next statement. */
-  #roleReset = false;
+  readonly #roles: TenantRoleSwitch;
   /** A statement failed: the transaction is aborted and COMMIT would silently roll back. */
   #failed: unknown = null;
   /** The connection's protocol state is unknown (a COPY abandoned mid-stream, a socket error). */
@@ -37,6 +34,7 @@ class PgTx implements OpenTx {
   constructor(client: pg.PoolClient, scope: TxScope) {
     this.#client = client;
     this.tenant = scope.tenant ?? null;
+    this.#roles = new TenantRoleSwitch(this.tenant, (sql) => this.query(sql));
   }
 
   #check(): void {
@@ -51,7 +49,7 @@ class PgTx implements OpenTx {
 
   async query<R extends object = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
     this.#check();
-    await this.#role();
+    await this.#roles.restore();
     try {
       return result<R>(await this.#client.query(sql, params as unknown[] | undefined));
     } catch (error) {
@@ -61,7 +59,7 @@ class PgTx implements OpenTx {
 
   async copyFrom(target: string, chunks: readonly Uint8Array[]): Promise<number> {
     this.#check();
-    await this.#role();
+    await this.#roles.restore();
     const stream = this.#client.query(copyFromStream(`COPY ${target} FROM STDIN (FORMAT binary)`));
     try {
       await pipeline(Readable.from(chunks, { objectMode: false }), stream);
@@ -73,7 +71,7 @@ class PgTx implements OpenTx {
 
   async *copyTo(select: string): AsyncIterable<Uint8Array> {
     this.#check();
-    await this.#role();
+    await this.#roles.restore();
     const stream = this.#client.query(copyToStream(`COPY (${select}) TO STDOUT (FORMAT binary)`));
     let finished = false;
     try {
@@ -93,24 +91,8 @@ class PgTx implements OpenTx {
     }
   }
 
-  async asOwner<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.tenant === null) return fn();
-    await this.query('SET LOCAL ROLE NONE');
-    this.#ownerMode = true;
-    try {
-      return await fn();
-    } finally {
-      // Back to the tenant role before the next statement (not now: often COMMIT is all that follows).
-      this.#ownerMode = false;
-      this.#roleReset = true;
-    }
-  }
-
-  /** Restores the tenant role after asOwner, before any further statement. */
-  async #role(): Promise<void> {
-    if (!this.#roleReset || this.#ownerMode) return;
-    this.#roleReset = false;
-    await this.query(`SET LOCAL ROLE ${TENANT_ROLE}`);
+  asOwner<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#roles.asOwner(fn);
   }
 
   async commit(): Promise<void> {

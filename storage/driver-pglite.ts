@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { PGlite, type Results } from '@electric-sql/pglite';
 import type { Logger } from '../lib/log.ts';
 import { lockDataDir } from './data-dir-lock.ts';
-import { beginSql, Mutex, TENANT_ROLE, type Connection, type Driver, type OpenTx, type QueryResult, type Row, type TxScope } from './driver.ts';
+import { beginSql, TenantRoleSwitch, Mutex, TENANT_ROLE, type Connection, type Driver, type OpenTx, type QueryResult, type Row, type TxScope } from './driver.ts';
 import type { PoolStats } from './types.ts';
 
 export interface PgliteDriverOptions {
@@ -25,16 +25,14 @@ class PgliteTx implements OpenTx {
   readonly #db: PGlite;
   readonly #unlock: () => void;
   #done = false;
-  /** Inside asOwner: statements run as the session user. */
-  #ownerMode = false;
-  /** asOwner ended: the tenant role must be set again before the next statement. */
-  #roleReset = false;
+  readonly #roles: TenantRoleSwitch;
   #failed: unknown = null;
 
   constructor(db: PGlite, unlock: () => void, scope: TxScope) {
     this.#db = db;
     this.#unlock = unlock;
     this.tenant = scope.tenant ?? null;
+    this.#roles = new TenantRoleSwitch(this.tenant, (sql) => this.query(sql));
   }
 
   #check(): void {
@@ -43,7 +41,7 @@ class PgliteTx implements OpenTx {
 
   async query<R extends object = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
     this.#check();
-    await this.#role();
+    await this.#roles.restore();
     try {
       return result(await this.#db.query<R>(sql, params as unknown[] | undefined));
     } catch (error) {
@@ -54,7 +52,7 @@ class PgliteTx implements OpenTx {
 
   async copyFrom(target: string, chunks: readonly Uint8Array[]): Promise<number> {
     this.#check();
-    await this.#role();
+    await this.#roles.restore();
     try {
       const r = await this.#db.query(`COPY ${target} FROM '/dev/blob' (FORMAT binary)`, [], { blob: new Blob(chunks as Uint8Array<ArrayBuffer>[]) });
       return r.affectedRows ?? 0;
@@ -66,7 +64,7 @@ class PgliteTx implements OpenTx {
 
   async *copyTo(select: string): AsyncIterable<Uint8Array> {
     this.#check();
-    await this.#role();
+    await this.#roles.restore();
     let r: Results;
     try {
       r = await this.#db.query(`COPY (${select}) TO '/dev/blob' (FORMAT binary)`);
@@ -78,24 +76,8 @@ class PgliteTx implements OpenTx {
     yield new Uint8Array(await r.blob.arrayBuffer());
   }
 
-  async asOwner<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.tenant === null) return fn();
-    await this.query('SET LOCAL ROLE NONE');
-    this.#ownerMode = true;
-    try {
-      return await fn();
-    } finally {
-      // Back to the tenant role before the next statement (not now: often COMMIT is all that follows).
-      this.#ownerMode = false;
-      this.#roleReset = true;
-    }
-  }
-
-  /** Restores the tenant role after asOwner, before any further statement. */
-  async #role(): Promise<void> {
-    if (!this.#roleReset || this.#ownerMode) return;
-    this.#roleReset = false;
-    await this.query(`SET LOCAL ROLE ${TENANT_ROLE}`);
+  asOwner<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#roles.asOwner(fn);
   }
 
   async commit(): Promise<void> {

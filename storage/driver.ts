@@ -74,6 +74,44 @@ export interface Driver {
   close(): Promise<void>;
 }
 
+/**
+ * The tenant role around Tx.asOwner, shared by both drivers: asOwner leaves the role for `fn`, and the
+ * role is set again lazily, before the transaction's next statement (often COMMIT is all that follows,
+ * and then no extra round trip is spent).
+ */
+export class TenantRoleSwitch {
+  readonly #tenant: number | null;
+  readonly #exec: (sql: string) => Promise<unknown>;
+  /** Inside asOwner: statements run as the session user. */
+  #ownerMode = false;
+  /** asOwner ended: the tenant role must be set again before the next statement. */
+  #roleReset = false;
+
+  constructor(tenant: number | null, exec: (sql: string) => Promise<unknown>) {
+    this.#tenant = tenant;
+    this.#exec = exec;
+  }
+
+  async asOwner<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#tenant === null) return fn();
+    await this.#exec('SET LOCAL ROLE NONE');
+    this.#ownerMode = true;
+    try {
+      return await fn();
+    } finally {
+      this.#ownerMode = false;
+      this.#roleReset = true;
+    }
+  }
+
+  /** Call before every statement of the transaction. */
+  async restore(): Promise<void> {
+    if (!this.#roleReset || this.#ownerMode) return;
+    this.#roleReset = false;
+    await this.#exec(`SET LOCAL ROLE ${TENANT_ROLE}`);
+  }
+}
+
 /** Runs `fn` in a transaction: commit on success, rollback on any error (which is rethrown). */
 export async function transaction<T>(driver: Driver, scope: TxScope, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const tx = await driver.begin(scope);

@@ -2,6 +2,7 @@
 // container, with the label sets they really carry (long cgroup ids, image names, pod uids). Used by the
 // ingest benchmark and, later, the query benchmark. Deterministic for a given seed.
 
+import { rng } from '../../protocol/fixtures.ts';
 import type { Label } from '../../protocol/types.ts';
 
 export interface BenchSeries {
@@ -9,17 +10,6 @@ export interface BenchSeries {
   kind: 'counter' | 'gauge';
   /** Per-sample increment (counters) or level (gauges). */
   scale: number;
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const hex = (r: () => number, n: number) => Array.from({ length: n }, () => Math.floor(r() * 16).toString(16)).join('');
