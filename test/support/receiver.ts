@@ -1,7 +1,7 @@
 // A receiver on 127.0.0.1 over a fresh store, for tests that speak real HTTP: PostgreSQL (a new database on
 // the local server, optionally reached through a fault-injecting TCP proxy) or PGlite in a temp directory.
 
-import { createLogger, silentLogger } from '../../lib/log.ts';
+import { createLogger, silentLogger, type Logger } from '../../lib/log.ts';
 import { DEFAULT_WRITE_LIMITS, type WriteLimits } from '../../protocol/types.ts';
 import { createReceiver, type Receiver, type ReceiverOptions } from '../../receiver/app.ts';
 import { startServer, type RunningServer } from '../../receiver/server.ts';
@@ -29,6 +29,8 @@ export interface TestReceiverOptions {
   viaProxy?: boolean;
   limits?: Partial<WriteLimits>;
   receiver?: Partial<Omit<ReceiverOptions, 'storage' | 'logger' | 'limits'>>;
+  /** Where the receiver logs (default: nowhere, or stdout with TRIMTAB_TEST_LOGS=1). */
+  logger?: Logger;
 }
 
 export async function startTestReceiver(backend: Backend, options: TestReceiverOptions = {}): Promise<TestReceiver> {
@@ -60,7 +62,7 @@ export async function startTestReceiver(backend: Backend, options: TestReceiverO
 
   const receiver = createReceiver({
     storage,
-    logger: process.env.TRIMTAB_TEST_LOGS ? createLogger({ level: 'debug' }) : silentLogger,
+    logger: options.logger ?? (process.env.TRIMTAB_TEST_LOGS ? createLogger({ level: 'debug' }) : silentLogger),
     version: 'test',
     limits: { ...DEFAULT_WRITE_LIMITS, ...options.limits },
     maxBodyBytes: 1 << 20,
