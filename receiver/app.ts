@@ -9,6 +9,7 @@ import { Authenticator } from './auth.ts';
 import { ReceiverError, retryAfterFor, statusFor } from './errors.ts';
 import { healthy, ready, type Lifecycle } from './health.ts';
 import { createReceiverMetrics, type ReceiverMetrics } from './metrics.ts';
+import { registerQueryApi, type QueryEngineLimits } from './query-api.ts';
 import { TenantRateLimiter } from './rate-limit.ts';
 import { createWriteHandler } from './write.ts';
 
@@ -22,6 +23,8 @@ export interface ReceiverOptions {
   /** Items per second per tenant (0 = off) and bucket size. */
   ingestionRate: number;
   ingestionBurst: number;
+  /** PromQL engine limits of the query API (defaults: 50M samples, 2m timeout, 5m lookback). */
+  query?: Partial<QueryEngineLimits>;
   now?: () => number;
 }
 
@@ -39,26 +42,41 @@ const ALLOWED: Record<string, string[]> = {
   '/metrics': ['GET', 'HEAD'],
 };
 
+/** The route (as registered, e.g. '/api/v1/label/:name/values') a path belongs to, if any. */
+function routeMatcher(allowed: Record<string, string[]>): (path: string) => string | undefined {
+  const patterns = Object.keys(allowed)
+    .filter((route) => route.includes(':'))
+    .map((route) => ({ route, re: new RegExp(`^${route.split('/').map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}$`) }));
+  return (path) => (allowed[path] ? path : patterns.find((p) => p.re.test(path))?.route);
+}
+
 export function createReceiver(options: ReceiverOptions): Receiver {
   const { storage, logger } = options;
   const metrics = createReceiverMetrics(storage, options.version);
   const lifecycle: Lifecycle = { shuttingDown: false };
   const auth = new Authenticator(storage.tenants);
   const limiter = new TenantRateLimiter(options.ingestionRate, options.ingestionBurst);
+  const router = new Router();
+  const allowed: Record<string, string[]> = {
+    ...ALLOWED,
+    ...registerQueryApi(router, { storage, auth, logger, version: options.version, limits: options.query, now: options.now }),
+  };
+  const routeOf = routeMatcher(allowed);
 
   const app = new Koa();
   app.proxy = true;
   app.silent = true; // errors are logged here, once, without request headers (they may hold tokens)
 
   app.use(async (ctx, next) => {
-    const handler = ALLOWED[ctx.path] ? ctx.path : 'other';
+    const route = routeOf(ctx.path);
+    const handler = route ?? 'other';
     const stop = metrics.requestDuration.startTimer({ handler });
     metrics.inflight.inc();
     try {
-      const allowed = ALLOWED[ctx.path];
-      if (allowed && !allowed.includes(ctx.method)) {
-        ctx.set('Allow', allowed.join(', '));
-        throw new ReceiverError('method_not_allowed', `method ${ctx.method} not allowed on ${ctx.path}; use ${allowed.join(' or ')}`);
+      const methods = route ? allowed[route] : undefined;
+      if (methods && !methods.includes(ctx.method)) {
+        ctx.set('Allow', methods.join(', '));
+        throw new ReceiverError('method_not_allowed', `method ${ctx.method} not allowed on ${ctx.path}; use ${methods.join(' or ')}`);
       }
       await next();
     } catch (error) {
@@ -82,7 +100,6 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     }
   });
 
-  const router = new Router();
   router.post('/api/v1/write', createWriteHandler({
     storage,
     auth,
