@@ -13,6 +13,8 @@ describe('resolveServerConfig', () => {
     expect(c.maxBodyBytes).toBe(16 * 1024 * 1024);
     expect(c.maxDecodedBytes).toBe(32 * 1024 * 1024);
     expect(c.ingestionRate).toBe(100_000);
+    expect(c.queryTimeoutMs).toBe(120_000);
+    expect(c.queryLookbackDeltaMs).toBe(300_000);
   });
 
   it('prefers the flag over the environment over the default', () => {
@@ -28,6 +30,7 @@ describe('resolveServerConfig', () => {
     expect(() => resolveServerConfig({ 'max-body-bytes': '-3' }, {})).toThrow(/--max-body-bytes/);
     expect(() => resolveServerConfig({}, { TRIMTAB_LOG_LEVEL: 'loud' })).toThrow(/TRIMTAB_LOG_LEVEL "loud": expected one of debug, info, warn, error/);
     expect(() => resolveServerConfig({}, { TRIMTAB_DB_POOL_MAX: '0' })).toThrow(ConfigError);
+    expect(() => resolveServerConfig({ 'query-timeout': '0' }, {})).toThrow(/--query-timeout "0": expected a duration greater than zero/);
   });
 
   it('never echoes secrets in errors', () => {

@@ -40,6 +40,9 @@ export const OPTIONS = [
   { key: 'maxSampleAge', flag: 'max-sample-age', env: 'TRIMTAB_MAX_SAMPLE_AGE', kind: 'duration', default: '0', doc: 'Samples older than this are refused with 400; 0 accepts any age.' },
   { key: 'ingestionRate', flag: 'ingestion-rate', env: 'TRIMTAB_INGESTION_RATE', kind: 'count', default: '100000', doc: 'Samples (plus histograms and exemplars) per second per tenant and receiver replica; over it gets 429 with Retry-After. 0 turns the limit off.' },
   { key: 'ingestionBurst', flag: 'ingestion-burst', env: 'TRIMTAB_INGESTION_BURST', kind: 'count', default: '1000000', doc: 'Token-bucket size of the per-tenant rate limit.' },
+  { key: 'queryMaxSamples', flag: 'query-max-samples', env: 'TRIMTAB_QUERY_MAX_SAMPLES', kind: 'count', default: '50000000', doc: 'Most samples one PromQL query may hold in memory (Prometheus --query.max-samples); over it the query fails with 422.' },
+  { key: 'queryTimeout', flag: 'query-timeout', env: 'TRIMTAB_QUERY_TIMEOUT', kind: 'duration', default: '2m', doc: 'Longest a PromQL query may run (Prometheus --query.timeout); a request\'s `timeout` can only shorten it.' },
+  { key: 'queryLookbackDelta', flag: 'query-lookback-delta', env: 'TRIMTAB_QUERY_LOOKBACK_DELTA', kind: 'duration', default: '5m', doc: 'How far back an instant selector looks for a sample (Prometheus --query.lookback-delta).' },
   { key: 'shutdownTimeout', flag: 'shutdown-timeout', env: 'TRIMTAB_SHUTDOWN_TIMEOUT', kind: 'duration', default: '30s', doc: 'How long SIGTERM waits for in-flight requests before closing.' },
 ] as const satisfies readonly OptionSpec[];
 
@@ -61,6 +64,9 @@ export interface ServerConfig {
   maxSampleAgeMs: number;
   ingestionRate: number;
   ingestionBurst: number;
+  queryMaxSamples: number;
+  queryTimeoutMs: number;
+  queryLookbackDeltaMs: number;
   shutdownTimeoutMs: number;
 }
 
@@ -130,6 +136,11 @@ export function resolveServerConfig(flags: Record<string, string>, env: NodeJS.P
     return n;
   };
 
+  const positive = (key: OptionKey, ms: number): number => {
+    if (ms <= 0) fail(specOf(key), get(key).fromFlag, get(key).value ?? '', 'a duration greater than zero');
+    return ms;
+  };
+
   const listenRaw = get('listen');
   const listen = parseHostPort(listenRaw.value ?? '');
   if (!listen) fail(specOf('listen'), listenRaw.fromFlag, listenRaw.value ?? '', 'host:port, e.g. 0.0.0.0:9201 or [::1]:9201');
@@ -177,6 +188,9 @@ export function resolveServerConfig(flags: Record<string, string>, env: NodeJS.P
     maxSampleAgeMs: duration('maxSampleAge'),
     ingestionRate: count('ingestionRate'),
     ingestionBurst: count('ingestionBurst', 1),
+    queryMaxSamples: count('queryMaxSamples', 1),
+    queryTimeoutMs: positive('queryTimeout', duration('queryTimeout')),
+    queryLookbackDeltaMs: positive('queryLookbackDelta', duration('queryLookbackDelta')),
     shutdownTimeoutMs: duration('shutdownTimeout'),
   };
 }

@@ -59,6 +59,7 @@ export async function startServerRoles(config: ServerConfig, logger: Logger, ver
       maxDecodedBytes: config.maxDecodedBytes,
       ingestionRate: config.ingestionRate,
       ingestionBurst: config.ingestionBurst,
+      query: { maxSamples: config.queryMaxSamples, timeoutMs: config.queryTimeoutMs, lookbackDeltaMs: config.queryLookbackDeltaMs },
     });
     const server = await startServer(receiver.app, config.listen, receiver.lifecycle, logger);
     return {
