@@ -46,3 +46,20 @@ export function retryAfterFor(error: unknown): number | undefined {
   if (error instanceof TrimtabError && error.code === 'storage_unavailable') return 1;
   return undefined;
 }
+
+/** Prometheus's query-API error types (web/api/v1/api.go) and the status each is answered with. */
+export type ApiErrorType = 'bad_data' | 'execution' | 'canceled' | 'timeout' | 'internal' | 'unavailable' | 'not_found';
+
+const STATUS_BY_API_ERROR: Record<ApiErrorType, number> = {
+  bad_data: 400,
+  execution: 422,
+  canceled: 499,
+  timeout: 503,
+  internal: 500,
+  unavailable: 503,
+  not_found: 404,
+};
+
+export function statusForApiError(type: ApiErrorType): number {
+  return STATUS_BY_API_ERROR[type];
+}

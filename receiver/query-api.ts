@@ -24,7 +24,8 @@ import { TrimtabError } from '../protocol/errors.ts';
 import type { LabelMatcher, Storage, Tenant } from '../storage/types.ts';
 import type { Expr, VectorSelector } from '../promql/ast.ts';
 import { DEFAULT_LOOKBACK_DELTA, DEFAULT_MAX_SAMPLES, DEFAULT_TIMEOUT, Engine, type QueryResult } from '../promql/engine.ts';
-import { ParseError, PromQLError, type PromQLErrorType } from '../promql/errors.ts';
+import { ParseError, PromQLError } from '../promql/errors.ts';
+import { statusForApiError, type ApiErrorType } from './errors.ts';
 import { formatQuery } from '../promql/format.ts';
 import { compareLabels, compareStrings, compileMatcher, isValidLabelName } from '../promql/labels.ts';
 import { parseDuration as parsePromDuration } from '../promql/lexer.ts';
@@ -71,7 +72,6 @@ export interface QueryApiOptions {
 
 // --- errors ---------------------------------------------------------------------------------------------
 
-type ApiErrorType = PromQLErrorType | 'unavailable' | 'not_found';
 
 /** An error answered in the JSON envelope. */
 export class ApiError extends TrimtabError {
@@ -82,16 +82,6 @@ export class ApiError extends TrimtabError {
   }
 }
 
-/** Prometheus's status for each error type (web/api/v1/api.go respondError). */
-const STATUS_BY_TYPE: Record<ApiErrorType, number> = {
-  bad_data: 400,
-  execution: 422,
-  canceled: 499,
-  timeout: 503,
-  internal: 500,
-  unavailable: 503,
-  not_found: 404,
-};
 
 function invalidParam(name: string, detail: string | Error): ApiError {
   const message = typeof detail === 'string' ? detail : detail.message;
@@ -109,6 +99,9 @@ function toApiError(error: unknown): ApiError | null {
   if (error instanceof ApiError) return error;
   const unavailable = causeChain(error).find((e) => e instanceof TrimtabError && e.code === 'storage_unavailable');
   if (unavailable) return new ApiError('unavailable', (unavailable as Error).message, { cause: error });
+  // A regular expression PostgreSQL cannot compile is the query's fault.
+  const badMatcher = causeChain(error).find((e) => e instanceof TrimtabError && e.code === 'invalid_matcher');
+  if (badMatcher) return new ApiError('bad_data', (badMatcher as Error).message, { cause: error });
   if (error instanceof PromQLError) return new ApiError(error.errorType, error.message, { cause: error });
   if (error instanceof TrimtabError && error.name === 'ReceiverError') return null;
   return new ApiError('internal', error instanceof Error ? error.message : String(error), { cause: error });
@@ -577,7 +570,7 @@ export function registerQueryApi(router: Router, options: QueryApiOptions): Reco
     } catch (error) {
       const apiError = toApiError(controller.signal.aborted && !(error instanceof PromQLError) ? new ApiError('canceled', 'the client closed the connection', { cause: error }) : error);
       if (!apiError) throw error;
-      const status = STATUS_BY_TYPE[apiError.errorType];
+      const status = statusForApiError(apiError.errorType);
       if (apiError.errorType === 'unavailable') ctx.set('Retry-After', '1');
       if (!ctx.req.complete) ctx.set('Connection', 'close');
       const message = status === 500 ? 'internal error' : apiError.message;

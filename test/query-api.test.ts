@@ -198,6 +198,13 @@ describe.each(BACKENDS)('Prometheus query API (%s)', (backend) => {
     expect(iso.body).toEqual(expected);
   });
 
+  it('answers a regular expression the database cannot compile with 400 bad_data, not 500', async () => {
+    // RE2 allows repetition counts up to 1000; PostgreSQL's regex engine stops at 255.
+    const res = await api('/api/v1/query', { query: 'http_requests_total{code=~"5{300}"}' });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ status: 'error', errorType: 'bad_data' });
+  });
+
   it('refuses more than 11,000 points per series and bad ranges, as Prometheus does', async () => {
     const over = await api('/api/v1/query_range', { query: 'up', start: '0', end: '11001', step: '1' });
     expect(over.status).toBe(400);
