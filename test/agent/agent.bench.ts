@@ -1,0 +1,170 @@
+// npm run bench:agent — the agent on a node with 110 pods / 250 containers, scraped every 15 s.
+//
+// The agent runs as its own process (test/agent/support/agent-main.ts, what `trimtab agent` runs) against
+//   - a test kubelet (HTTPS, test CA, bearer token, gzip) serving /metrics/cadvisor and /metrics/resource
+//     for the node's pods (≈ 13 MB of cAdvisor text per scrape, as a containerd kubelet of that size),
+//   - a test API server (stands in for kube-apiserver) serving the node, its pods, ReplicaSets and Jobs,
+//   - a remote-write receiver that counts the bytes and samples it gets (204 + Written headers).
+// It prints CPU per scrape round, average CPU in millicores, bytes sent per sample, and peak RSS, against
+// the targets (peak RSS ≤ 64 MiB, average CPU ≤ 20m), from /proc/<pid> of the agent process.
+//
+//   node test/agent/agent.bench.ts [--duration 5m] [--interval 15s] [--node-options=--max-semi-space-size=1] [--stripped]
+//   TRIMTAB_BENCH_DURATION=1m npm run bench:agent
+//
+// --stripped runs a copy of the sources with the types removed ahead of time (what a container image
+// could ship), so the agent process does not carry Node's TypeScript stripper (~30 MiB of memory).
+
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../../bin/duration.ts';
+import { decodeWriteRequest, remoteWriteVersionFor, snappyDecode } from '../../protocol/index.ts';
+import { buildNodeWorkload } from './support/cluster.ts';
+import { startTestApiServer } from './support/kube-apiserver.ts';
+import { startTestKubelet } from './support/kubelet.ts';
+import { strippedAgentMain } from './support/strip.ts';
+import { makeTestPki } from './support/tls.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: process.env.TRIMTAB_BENCH_DURATION ?? '5m' },
+    interval: { type: 'string', default: '15s' },
+    pods: { type: 'string', default: '110' },
+    containers: { type: 'string', default: '250' },
+    'node-options': { type: 'string', default: process.env.TRIMTAB_BENCH_NODE_OPTIONS ?? '' },
+    stripped: { type: 'boolean', default: process.env.TRIMTAB_BENCH_STRIPPED === '1' },
+    'remote-write-version': { type: 'string', default: '1' },
+  },
+});
+const durationMs = parseDuration(args.duration!) ?? 300_000;
+const intervalMs = parseDuration(args.interval!) ?? 15_000;
+const pods = Number(args.pods);
+const containers = Number(args.containers);
+const CLK_TCK = 100; // /proc/<pid>/stat ticks per second on Linux
+
+async function procStats(pid: number): Promise<{ cpuSeconds: number; rssKiB: number; hwmKiB: number; anonKiB: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime + stime
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { cpuSeconds, rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM'), anonKiB: kib('RssAnon') };
+}
+
+const pki = await makeTestPki('bench');
+const workload = buildNodeWorkload('bench-node', pods, containers, 3);
+const api = await startTestApiServer({ cert: pki.serverCert, key: pki.serverKey });
+for (const p of workload.pods) api.apply('pods', p);
+api.apply('nodes', workload.node);
+for (const r of workload.replicaSets) api.apply('replicasets', r);
+for (const j of workload.jobs) api.apply('jobs', j);
+const kubelet = await startTestKubelet({ cert: pki.serverCert, key: pki.serverKey }, workload.pods);
+
+let bytes = 0;
+let samples = 0;
+let requests = 0;
+const receiver = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks);
+    bytes += body.length;
+    requests++;
+    const n = decodeWriteRequest(remoteWriteVersionFor(req.headers['content-type']), snappyDecode(body, 64 << 20)).samples.length;
+    samples += n;
+    res.writeHead(204, { 'X-Prometheus-Remote-Write-Samples-Written': String(n), 'X-Prometheus-Remote-Write-Histograms-Written': '0', 'X-Prometheus-Remote-Write-Exemplars-Written': '0' }).end();
+  });
+});
+await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+
+const dir = await mkdtemp(join(tmpdir(), 'trimtab-bench-'));
+await writeFile(join(dir, 'token'), api.token);
+await writeFile(join(dir, 'ca.crt'), pki.ca);
+await writeFile(join(dir, 'kubelet-token'), kubelet.token);
+
+const stripped = args.stripped ? await strippedAgentMain() : null;
+const agentArgs = [
+  ...args['node-options']!.split(' ').filter(Boolean),
+  stripped ? stripped.main : join(import.meta.dirname, 'support', 'agent-main.ts'),
+  `--remote-write-url=http://127.0.0.1:${(receiver.address() as { port: number }).port}/api/v1/write`,
+  '--cluster=bench',
+  `--remote-write-version=${args['remote-write-version']}`,
+  '--node-name=bench-node',
+  `--scrape-interval=${args.interval}`,
+  '--scrape-timeout=10s',
+  `--service-account-dir=${dir}`,
+  `--kubelet-url=${kubelet.url}`,
+  `--kubelet-token-file=${join(dir, 'kubelet-token')}`,
+  `--kubelet-ca-file=${pki.caFile}`,
+  `--buffer-dir=${join(dir, 'buffer')}`,
+  '--listen=127.0.0.1:0',
+  `--log-level=${process.env.TRIMTAB_BENCH_LOG_LEVEL ?? 'warn'}`,
+];
+const started = Date.now();
+const child = spawn(process.execPath, agentArgs, {
+  env: { ...process.env, KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: new URL(api.url).port },
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+let logs = '';
+child.stdout.on('data', (d) => {
+  logs = (logs + d).slice(-10_000);
+  if (process.env.TRIMTAB_BENCH_LOG_LEVEL) process.stderr.write(d);
+});
+child.stderr.on('data', (d) => (logs = (logs + d).slice(-10_000)));
+const pid = child.pid!;
+
+// Let it start (module loading, first list of pods), then measure from the first scrape on.
+await new Promise((r) => setTimeout(r, 3000));
+const cadvisorScrapes = () => kubelet.requests.filter((r) => r.path === '/metrics/cadvisor' && r.status === 200).length;
+const atStart = await procStats(pid);
+const scrapesAtStart = cadvisorScrapes();
+const bytesAtStart = bytes;
+const samplesAtStart = samples;
+const t0 = Date.now();
+let peakRss = atStart.rssKiB;
+let peakAnon = atStart.anonKiB;
+process.stdout.write(
+  `agent pid ${pid}: ${pods} pods / ${containers} containers, scrape every ${args.interval}, measuring for ${args.duration}; ${stripped ? 'pre-stripped JavaScript' : '.ts sources through Node type stripping'}${args['node-options'] ? `; node ${args['node-options']}` : ''}\n`,
+);
+while (Date.now() - t0 < durationMs) {
+  await new Promise((r) => setTimeout(r, 1000));
+  if (child.exitCode !== null) throw new Error(`the agent exited (${child.exitCode}):\n${logs}`);
+  const s = await procStats(pid);
+  peakRss = Math.max(peakRss, s.rssKiB);
+  peakAnon = Math.max(peakAnon, s.anonKiB);
+}
+const atEnd = await procStats(pid);
+const wall = (Date.now() - t0) / 1000;
+const rounds = cadvisorScrapes() - scrapesAtStart;
+child.kill('SIGTERM');
+await new Promise((r) => child.once('exit', r));
+
+const cpu = atEnd.cpuSeconds - atStart.cpuSeconds;
+const cadvisorBytes = kubelet.requests.filter((r) => r.path === '/metrics/cadvisor').at(-1)?.bytes ?? 0;
+const sentSamples = samples - samplesAtStart;
+const sentBytes = bytes - bytesAtStart;
+const perScrapeMs = rounds > 0 ? (cpu * 1000) / rounds : NaN;
+const millicores = (cpu / wall) * 1000;
+const peakMiB = Math.max(atEnd.hwmKiB, peakRss) / 1024;
+const row = (k: string, v: string, target = '') => process.stdout.write(`  ${k.padEnd(34)}${v.padStart(16)}  ${target}\n`);
+process.stdout.write('\nresults\n');
+row('wall time measured', `${wall.toFixed(0)} s`);
+row('scrape rounds', String(rounds));
+row('cAdvisor body (gzip on the wire)', `${(cadvisorBytes / 1024).toFixed(0)} KiB`);
+row('samples sent per round', rounds ? (sentSamples / rounds).toFixed(0) : '-');
+row('CPU per scrape round', `${perScrapeMs.toFixed(1)} ms`);
+row('average CPU', `${millicores.toFixed(1)} m`, `target ≤ 20 m: ${millicores <= 20 ? 'met' : 'MISSED'}`);
+row('bytes sent per sample', sentSamples ? (sentBytes / sentSamples).toFixed(2) : '-', `(${requests} requests, snappy-compressed remote-write ${args['remote-write-version']}.0)`);
+row('peak RSS (VmHWM)', `${peakMiB.toFixed(1)} MiB`, `target ≤ 64 MiB: ${peakMiB <= 64 ? 'met' : 'MISSED'}`);
+row('peak anonymous RSS (RssAnon)', `${(peakAnon / 1024).toFixed(1)} MiB`, '(heap and other private memory; the rest of VmRSS is the node binary mapped from disk)');
+row('CPU incl. start-up', `${(atEnd.cpuSeconds * 1000).toFixed(0)} ms over ${((Date.now() - started) / 1000).toFixed(0)} s`);
+
+await new Promise<void>((resolve) => receiver.close(() => resolve()));
+await kubelet.close();
+await api.close();
+await pki.cleanup();
+await rm(dir, { recursive: true, force: true });
+if (stripped) await rm(stripped.dir, { recursive: true, force: true });
