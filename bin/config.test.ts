@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { agentConfigurationMarkdown } from '../agent/index.ts';
 import { ConfigError, OPTIONS, configurationMarkdown, parseBytes, parseHostPort, resolveServerConfig } from './config.ts';
 import { parseDuration } from './duration.ts';
 
@@ -67,9 +68,10 @@ describe('resolveServerConfig', () => {
 });
 
 describe('README', () => {
-  it('documents every option in its configuration table, exactly as generated', () => {
+  it('documents every server and agent option in its configuration tables, exactly as generated', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     expect(readme).toContain(configurationMarkdown());
+    expect(readme).toContain(agentConfigurationMarkdown());
     for (const o of OPTIONS) expect(readme).toContain(o.env);
   });
 });
