@@ -40,6 +40,7 @@ import type { ApiResponse } from '../promql-conformance/prometheus.ts';
 import { createTestDatabase } from '../support/databases.ts';
 import { startPrometheus, type RunningPrometheus } from '../support/prometheus.ts';
 import { kubernetesSeries, type BenchSeries } from './k8s-series.ts';
+import { rng } from '../../protocol/fixtures.ts';
 
 const env = process.env;
 const CONTAINERS = Number(env.BENCH_CONTAINERS ?? 5000);
@@ -125,16 +126,6 @@ const median = (xs: number[]): number => {
 
 // --- data -------------------------------------------------------------------------------------------------
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Protobuf writer for prometheus.WriteRequest (1.0), enough for labels and float samples. */
 class Pb {

@@ -12,6 +12,7 @@
 // Values avoid ties where PromQL leaves the choice among equal values open (topk/bottomk): Prometheus
 // 2.42 and 3 break such ties differently.
 
+import { rng } from '../../protocol/fixtures.ts';
 export type SampleValue = number | 'stale';
 
 export interface DataSeries {
@@ -23,18 +24,6 @@ export interface DataSeries {
 export const T0 = Date.UTC(2024, 1, 28, 22, 0, 0);
 export const DURATION_MS = 2 * 3600_000;
 export const SCRAPE_MS = 15_000;
-
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Scrape timestamps of one series: every `interval` from T0 plus a per-series phase (whole seconds
@@ -53,7 +42,7 @@ function scrapeTimes(seriesIndex: number, interval = SCRAPE_MS, from = 0, to = D
 }
 
 export function buildDataset(): DataSeries[] {
-  const rnd = prng(20240229);
+  const rnd = rng(20240229);
   const out: DataSeries[] = [];
   let idx = 0;
   const add = (labels: Record<string, string>, times: number[], value: (i: number, t: number) => SampleValue): void => {
