@@ -19,6 +19,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSeries } from './data.ts';
+import { stopProcess } from '../support/process.ts';
 
 export interface ReferencePrometheus {
   url: string;
@@ -58,13 +59,7 @@ export async function startReferencePrometheus(): Promise<ReferencePrometheus> {
   child.stderr!.on('data', (d) => (output += d));
   const url = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        child.once('exit', () => (clearTimeout(t), resolve()));
-      });
-    }
+    await stopProcess(child);
     await rm(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 30_000;

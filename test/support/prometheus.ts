@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopProcess } from './process.ts';
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -75,13 +76,7 @@ export async function startPrometheus(configYaml: string, extraArgs: string[] = 
       return sum;
     },
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-          child.once('exit', () => (clearTimeout(t), resolve()));
-        });
-      }
+      await stopProcess(child);
       await rm(dir, { recursive: true, force: true });
     },
   };

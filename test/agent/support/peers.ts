@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../support/prometheus.ts';
+import { stopProcess } from '../../support/process.ts';
 
 export interface Peer {
   url: string;
@@ -41,13 +42,7 @@ async function spawnPeer(cmd: string, args: string[], url: string, readyPath: st
     process: child,
     logs: () => output,
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-          child.once('exit', () => (clearTimeout(t), resolve()));
-        });
-      }
+      await stopProcess(child);
       await cleanup();
     },
   };
