@@ -31,6 +31,7 @@ export const OPTIONS = [
   { key: 'bootstrapToken', env: 'TRIMTAB_BOOTSTRAP_TOKEN', kind: 'secret', doc: 'When set and no tenant exists, create tenant `default` with exactly this token (16+ printable characters). Environment only, so it never shows in `ps`.' },
   { key: 'logLevel', flag: 'log-level', env: 'TRIMTAB_LOG_LEVEL', kind: 'enum', choices: ['debug', 'info', 'warn', 'error'], default: 'info', doc: 'Minimum level of the JSON logs on stdout.' },
   { key: 'dbPoolMax', flag: 'db-pool-max', env: 'TRIMTAB_DB_POOL_MAX', kind: 'count', default: '8', doc: 'Maximum PostgreSQL connections per process.' },
+  { key: 'seriesCacheSize', flag: 'series-cache-size', env: 'TRIMTAB_SERIES_CACHE_SIZE', kind: 'count', default: '500000', doc: 'Series ids the receiver keeps in memory, all tenants together (about 1 KiB each); tenants that wrote longest ago are evicted first.' },
   { key: 'maxBodyBytes', flag: 'max-body-bytes', env: 'TRIMTAB_MAX_BODY_BYTES', kind: 'bytes', default: '16MiB', doc: 'Largest compressed request body; larger gets 413.' },
   { key: 'maxDecodedBytes', flag: 'max-decoded-bytes', env: 'TRIMTAB_MAX_DECODED_BYTES', kind: 'bytes', default: '32MiB', doc: 'Largest decompressed write request (checked against the snappy header before allocating); larger gets 400.' },
   { key: 'maxLabelsPerSeries', flag: 'max-labels-per-series', env: 'TRIMTAB_MAX_LABELS_PER_SERIES', kind: 'count', default: '40', doc: 'Most labels (including `__name__`) one series may carry.' },
@@ -55,6 +56,7 @@ export interface ServerConfig {
   bootstrapToken: string | undefined;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   dbPoolMax: number;
+  seriesCacheSize: number;
   maxBodyBytes: number;
   maxDecodedBytes: number;
   maxLabelsPerSeries: number;
@@ -179,6 +181,7 @@ export function resolveServerConfig(flags: Record<string, string>, env: NodeJS.P
     bootstrapToken,
     logLevel: levelRaw.value as ServerConfig['logLevel'],
     dbPoolMax: count('dbPoolMax', 1),
+    seriesCacheSize: count('seriesCacheSize', 2),
     maxBodyBytes: bytes('maxBodyBytes'),
     maxDecodedBytes: bytes('maxDecodedBytes'),
     maxLabelsPerSeries: count('maxLabelsPerSeries', 1),

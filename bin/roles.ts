@@ -9,7 +9,7 @@ import { startServer, type RunningServer } from '../receiver/server.ts';
 import type { ServerConfig } from './config.ts';
 
 export async function openConfiguredStorage(config: ServerConfig, logger: Logger): Promise<Storage> {
-  return openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.dbPoolMax, logger });
+  return openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.dbPoolMax, seriesCacheSize: config.seriesCacheSize, logger });
 }
 
 /**

@@ -32,7 +32,7 @@ import type { IngestResult, IngestWriter, RejectionSummary, TenantId } from './t
 
 export interface IngestWriterOptions {
   partitions: PartitionManager;
-  /** Series ids cached per tenant (default 500,000). */
+  /** Series ids cached, all tenants together (default 500,000). */
   seriesCacheSize?: number;
   /** Metric families whose stored metadata is cached per tenant (default 50,000). */
   metadataCacheSize?: number;
@@ -285,13 +285,35 @@ export class PgIngestWriter implements IngestWriter {
     this.#metadataCacheSize = options.metadataCacheSize ?? 50_000;
   }
 
+  /** The tenant's caches, kept in order of last write (most recent last) for the budget below. */
   #caches(tenant: number): TenantCaches {
     let c = this.#tenants.get(tenant);
-    if (!c) {
+    if (c) {
+      this.#tenants.delete(tenant); // re-inserted below
+    } else {
       c = { series: new GenerationalCache(this.#seriesCacheSize), metadata: new GenerationalCache(this.#metadataCacheSize) };
-      this.#tenants.set(tenant, c);
     }
+    this.#tenants.set(tenant, c);
     return c;
+  }
+
+  /**
+   * The series-cache size is one budget for all tenants together: when the caches add up to more, the
+   * tenants that wrote longest ago lose theirs (they rebuild from the database on their next write).
+   */
+  #enforceSeriesBudget(tenant: number): void {
+    let total = 0;
+    for (const caches of this.#tenants.values()) total += caches.series.size;
+    for (const [other, caches] of this.#tenants) {
+      if (total <= this.#seriesCacheSize || other === tenant) break;
+      total -= caches.series.size;
+      this.#tenants.delete(other);
+    }
+  }
+
+  /** Tenants whose caches are kept, least recently written first (tests, diagnostics). */
+  get cachedTenants(): number[] {
+    return [...this.#tenants.keys()];
   }
 
   /** Forgets every cached series id, activity day and metadata (after series or partitions were deleted). */
@@ -335,7 +357,10 @@ export class PgIngestWriter implements IngestWriter {
       else misses.push(i);
     }
     let seriesCreated = 0;
-    if (misses.length > 0) seriesCreated = await this.#resolveSeries(tenant, req, misses, entries, limits, rej, caches, countsOf);
+    if (misses.length > 0) {
+      seriesCreated = await this.#resolveSeries(tenant, req, misses, entries, limits, rej, caches, countsOf);
+      this.#enforceSeriesBudget(tenant);
+    }
 
     // 2. Samples, histograms, exemplars, metadata.
     const plan = this.#plan(tenant, req, entries, limits, nowMs, rej, caches);

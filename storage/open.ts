@@ -21,7 +21,7 @@ export interface OpenStorageOptions {
   /** Maximum pg connections (default 8). PGlite always has exactly one. */
   poolMax?: number;
   logger?: Logger;
-  /** Series ids the ingest writer caches per tenant (default 500,000). */
+  /** Series ids the ingest writer caches, all tenants together (default 500,000). */
   seriesCacheSize?: number;
 }
 
