@@ -32,6 +32,8 @@ export interface LeaseServer {
   url: string;
   port: number;
   stats: LeaseServerStats;
+  /** Every accepted create or update, in order: what each writer stored. */
+  writes: Array<{ namespace: string; name: string; spec: StoredLease['spec'] }>;
   /** The stored Lease (a copy), or undefined. */
   lease(namespace: string, name: string): StoredLease | undefined;
   /** Changes a stored Lease as another client would (bumps resourceVersion). */
@@ -75,6 +77,7 @@ export async function startLeaseServer(): Promise<LeaseServer> {
   const store = new Map<string, StoredLease>();
   let revision = 100;
   const stats: LeaseServerStats = { gets: 0, creates: 0, updates: 0, conflicts: 0, notFound: 0 };
+  const writes: LeaseServer['writes'] = [];
   const key = (ns: string, name: string) => `${ns}/${name}`;
   const nextVersion = () => String(++revision);
 
@@ -111,6 +114,7 @@ export async function startLeaseServer(): Promise<LeaseServer> {
         spec: { ...(body.spec ?? {}) },
       };
       store.set(key(namespace, leaseName), lease);
+      writes.push({ namespace, name: leaseName, spec: structuredClone(lease.spec) });
       return send(res, 201, lease);
     }
     if (req.method === 'PUT' && name) {
@@ -137,6 +141,7 @@ export async function startLeaseServer(): Promise<LeaseServer> {
         spec: { ...(body.spec ?? {}) },
       };
       store.set(key(namespace, name), lease);
+      writes.push({ namespace, name, spec: structuredClone(lease.spec) });
       return send(res, 200, lease);
     }
     return status(res, 405, 'MethodNotAllowed', `${req.method} is not supported on this path`);
@@ -154,6 +159,7 @@ export async function startLeaseServer(): Promise<LeaseServer> {
     url: `http://127.0.0.1:${port}`,
     port,
     stats,
+    writes,
     lease: (ns, name) => {
       const l = store.get(key(ns, name));
       return l ? (JSON.parse(JSON.stringify(l)) as StoredLease) : undefined;
