@@ -92,19 +92,7 @@ export class CopyBinaryWriter {
     const buf = this.#buf;
     this.#view.setInt32(this.#pos, FLOAT8_BYTES);
     const p = this.#pos + 4;
-    const s = index * 8;
-    if (LITTLE_ENDIAN_HOST) {
-      buf[p] = bytes[s + 7];
-      buf[p + 1] = bytes[s + 6];
-      buf[p + 2] = bytes[s + 5];
-      buf[p + 3] = bytes[s + 4];
-      buf[p + 4] = bytes[s + 3];
-      buf[p + 5] = bytes[s + 2];
-      buf[p + 6] = bytes[s + 1];
-      buf[p + 7] = bytes[s];
-    } else {
-      buf.set(bytes.subarray(s, s + 8), p);
-    }
+    swapFloat8(bytes, index * 8, buf, p);
     this.#pos = p + FLOAT8_BYTES;
   }
 
@@ -265,19 +253,27 @@ export function readInt8(view: DataView, offset: number): number {
   return view.getInt32(offset) * TWO_32 + view.getUint32(offset + 4);
 }
 
+/**
+ * Copies 8 bytes of a double between host order and big-endian (the wire order of binary COPY). The swap
+ * is its own inverse, so it serves both directions; bytes are moved, never read as a number, so NaN
+ * payloads (the stale marker) survive.
+ */
+function swapFloat8(src: Uint8Array, s: number, dst: Uint8Array, d: number): void {
+  if (LITTLE_ENDIAN_HOST) {
+    dst[d] = src[s + 7];
+    dst[d + 1] = src[s + 6];
+    dst[d + 2] = src[s + 5];
+    dst[d + 3] = src[s + 4];
+    dst[d + 4] = src[s + 3];
+    dst[d + 5] = src[s + 2];
+    dst[d + 6] = src[s + 1];
+    dst[d + 7] = src[s];
+  } else {
+    dst.set(src.subarray(s, s + 8), d);
+  }
+}
+
 /** Copies a big-endian float8 field into element `index` of the Float64Array whose memory `target` views. */
 export function copyFloat8(buf: Uint8Array, offset: number, target: Uint8Array, index: number): void {
-  const d = index * 8;
-  if (LITTLE_ENDIAN_HOST) {
-    target[d] = buf[offset + 7];
-    target[d + 1] = buf[offset + 6];
-    target[d + 2] = buf[offset + 5];
-    target[d + 3] = buf[offset + 4];
-    target[d + 4] = buf[offset + 3];
-    target[d + 5] = buf[offset + 2];
-    target[d + 6] = buf[offset + 1];
-    target[d + 7] = buf[offset];
-  } else {
-    target.set(buf.subarray(offset, offset + 8), d);
-  }
+  swapFloat8(buf, offset, target, index * 8);
 }
