@@ -11,8 +11,10 @@ export type SampleValue = number | 'stale';
 
 interface StoredSeries {
   labels: Labels;
+  /** Capacity may exceed `length` (append() grows them by doubling). */
   timestamps: Float64Array;
   values: Float64Array;
+  length: number;
 }
 
 export class MemoryQueryable implements Queryable {
@@ -37,14 +39,50 @@ export class MemoryQueryable implements Queryable {
         bits[2 * i + 1] = STALE_NAN_HI;
       } else values[i] = v;
     });
-    this.series.set(labelsKey(ls), { labels: ls, timestamps, values });
+    this.series.set(labelsKey(ls), { labels: ls, timestamps, values, length: samples.length });
+    return this;
+  }
+
+  /**
+   * Appends one sample to a series (created when new). A sample at the last stored timestamp replaces
+   * it; an older one is an error, as out-of-order appends are in Prometheus' head.
+   */
+  append(labels: readonly Label[], t: number, v: SampleValue): this {
+    const ls = normalizeLabels(labels);
+    const key = labelsKey(ls);
+    let s = this.series.get(key);
+    if (!s) {
+      s = { labels: ls, timestamps: new Float64Array(8), values: new Float64Array(8), length: 0 };
+      this.series.set(key, s);
+    }
+    let i = s.length;
+    if (i > 0 && t <= s.timestamps[i - 1]!) {
+      if (t < s.timestamps[i - 1]!) throw new Error(`out-of-order sample for ${labelsKey(ls)} at ${t}`);
+      i--;
+    } else {
+      if (i === s.timestamps.length) {
+        const ts = new Float64Array(i * 2);
+        ts.set(s.timestamps);
+        const vs = new Float64Array(i * 2);
+        vs.set(s.values);
+        s.timestamps = ts;
+        s.values = vs;
+      }
+      s.length = i + 1;
+    }
+    s.timestamps[i] = t;
+    if (v === 'stale') {
+      const bits = bitsView(s.values);
+      bits[2 * i] = STALE_NAN_LO;
+      bits[2 * i + 1] = STALE_NAN_HI;
+    } else s.values[i] = v;
     return this;
   }
 
   /** Adds a series from typed arrays as they are (bit patterns preserved). */
   addArrays(labels: readonly Label[], timestamps: Float64Array, values: Float64Array): this {
     const ls = normalizeLabels(labels);
-    this.series.set(labelsKey(ls), { labels: ls, timestamps, values });
+    this.series.set(labelsKey(ls), { labels: ls, timestamps, values, length: timestamps.length });
     return this;
   }
 
@@ -59,8 +97,9 @@ export class MemoryQueryable implements Queryable {
     matched.sort((a, b) => compareLabels(a.labels, b.labels));
     for (const s of matched) {
       options.signal?.throwIfAborted();
-      const lo = lowerBound(s.timestamps, minT);
-      const hi = lowerBound(s.timestamps, maxT + 1);
+      const ts = s.timestamps.subarray(0, s.length);
+      const lo = lowerBound(ts, minT);
+      const hi = lowerBound(ts, maxT + 1);
       if (hi <= lo) continue;
       yield {
         labels: s.labels.map((l) => ({ name: l.name, value: l.value })),
