@@ -2,6 +2,7 @@
 // (the order opentelemetry-js uses). Everything is validated once at start; an error names the key.
 
 import { TrimtabError } from '../protocol/errors.ts';
+import { fileURLToPath } from 'node:url';
 import { parseDuration, formatDuration } from './duration.ts';
 
 export class ConfigError extends TrimtabError {
@@ -44,6 +45,10 @@ export const OPTIONS = [
   { key: 'queryMaxSamples', flag: 'query-max-samples', env: 'TRIMTAB_QUERY_MAX_SAMPLES', kind: 'count', default: '50000000', doc: 'Most samples one PromQL query may hold in memory (Prometheus --query.max-samples); over it the query fails with 422.' },
   { key: 'queryTimeout', flag: 'query-timeout', env: 'TRIMTAB_QUERY_TIMEOUT', kind: 'duration', default: '2m', doc: 'Longest a PromQL query may run (Prometheus --query.timeout); a request\'s `timeout` can only shorten it.' },
   { key: 'queryLookbackDelta', flag: 'query-lookback-delta', env: 'TRIMTAB_QUERY_LOOKBACK_DELTA', kind: 'duration', default: '5m', doc: 'How far back an instant selector looks for a sample (Prometheus --query.lookback-delta).' },
+  { key: 'analyzerListen', flag: 'analyzer-listen', env: 'TRIMTAB_ANALYZER_LISTEN', kind: 'hostport', default: '0.0.0.0:9202', doc: 'Address of the `analyzer` role\'s /metrics and health endpoints (in `all`, the analyzer\'s metrics are on the receiver\'s /metrics instead).' },
+  { key: 'ruleFiles', flag: 'rule-files', env: 'TRIMTAB_RULE_FILES', kind: 'string', doc: 'Comma-separated globs of Prometheus rule files the analyzer evaluates; default the `rules/*.yml` shipped with Trimtab. Reloaded on SIGHUP and when a file changes.' },
+  { key: 'evaluationInterval', flag: 'evaluation-interval', env: 'TRIMTAB_EVALUATION_INTERVAL', kind: 'duration', default: '1m', doc: 'Interval of rule groups that set none (Prometheus\' global evaluation_interval).' },
+  { key: 'externalUrl', flag: 'external-url', env: 'TRIMTAB_EXTERNAL_URL', kind: 'string', doc: 'URL under which users reach Trimtab; `$externalURL` in alert templates.' },
   { key: 'shutdownTimeout', flag: 'shutdown-timeout', env: 'TRIMTAB_SHUTDOWN_TIMEOUT', kind: 'duration', default: '30s', doc: 'How long SIGTERM waits for in-flight requests before closing.' },
 ] as const satisfies readonly OptionSpec[];
 
@@ -70,7 +75,15 @@ export interface ServerConfig {
   queryTimeoutMs: number;
   queryLookbackDeltaMs: number;
   shutdownTimeoutMs: number;
+  analyzerListen: { host: string; port: number };
+  /** Globs; the shipped rules/*.yml when not configured. */
+  ruleFiles: string[];
+  evaluationIntervalMs: number;
+  externalUrl: string;
 }
+
+/** The rule pack shipped with Trimtab (the repository's / image's rules/ directory). */
+export const DEFAULT_RULE_FILES = [fileURLToPath(new URL('../rules/*.yml', import.meta.url))];
 
 const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
 
@@ -174,7 +187,31 @@ export function resolveServerConfig(flags: Record<string, string>, env: NodeJS.P
   const levels = specOf('logLevel').choices!;
   if (!levels.includes(levelRaw.value ?? '')) fail(specOf('logLevel'), levelRaw.fromFlag, levelRaw.value ?? '', `one of ${levels.join(', ')}`);
 
+  const analyzerListenRaw = get('analyzerListen');
+  const analyzerListen = parseHostPort(analyzerListenRaw.value ?? '');
+  if (!analyzerListen) fail(specOf('analyzerListen'), analyzerListenRaw.fromFlag, analyzerListenRaw.value ?? '', 'host:port, e.g. 0.0.0.0:9202');
+
+  const rulesRaw = get('ruleFiles');
+  const ruleFiles = rulesRaw.value === undefined ? DEFAULT_RULE_FILES : rulesRaw.value.split(',').map((g) => g.trim()).filter((g) => g !== '');
+  if (ruleFiles.length === 0) fail(specOf('ruleFiles'), rulesRaw.fromFlag, rulesRaw.value ?? '', 'one or more comma-separated file globs, e.g. rules/*.yml');
+
+  const externalRaw = get('externalUrl');
+  const externalUrl = externalRaw.value?.trim() ?? '';
+  if (externalUrl !== '') {
+    let url: URL | null = null;
+    try {
+      url = new URL(externalUrl);
+    } catch {
+      url = null;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) fail(specOf('externalUrl'), externalRaw.fromFlag, externalUrl, 'an http:// or https:// URL');
+  }
+
   return {
+    analyzerListen,
+    ruleFiles,
+    evaluationIntervalMs: positive('evaluationInterval', duration('evaluationInterval')),
+    externalUrl,
     listen,
     databaseUrl,
     dataDir,

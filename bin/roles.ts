@@ -1,10 +1,16 @@
-// Starting the server roles from a validated config. `all` is every role in one process (for now the
-// receiver; the analyzer joins it in a later issue) and is the embedded default.
+// Starting the server roles from a validated config. `all` is every role in one process (receiver and
+// analyzer) and is the embedded default.
 
 import type { Logger } from '../lib/log.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/types.ts';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Analyzer } from '../analyzer/analyzer.ts';
+import { resolveLeaderElectionConfig } from '../analyzer/config.ts';
+import { createAnalyzerApp } from '../analyzer/http.ts';
+import type { OpenStorage } from '../storage/open.ts';
 import { createReceiver } from '../receiver/app.ts';
+import type { Lifecycle } from '../receiver/health.ts';
 import { startServer, type RunningServer } from '../receiver/server.ts';
 import type { ServerConfig } from './config.ts';
 
@@ -35,42 +41,90 @@ export async function bootstrapTenant(storage: Storage, config: ServerConfig, lo
 export interface RunningRoles {
   storage: Storage;
   servers: RunningServer[];
+  analyzer: Analyzer | null;
   stop(): Promise<void>;
 }
 
-export async function startServerRoles(config: ServerConfig, logger: Logger, version: string, announce: (line: string) => void): Promise<RunningRoles> {
+export type RoleSet = 'all' | 'receiver' | 'analyzer';
+
+/**
+ * Starts the server roles of `which`: the receiver, the analyzer, or both in one process (`all`). In `all`
+ * the analyzer's metrics join the receiver's /metrics, and on the embedded store leader election defaults
+ * to `none` (one process owns the data directory anyway).
+ */
+export async function startServerRoles(config: ServerConfig, logger: Logger, version: string, announce: (line: string) => void, which: RoleSet = 'all'): Promise<RunningRoles> {
   const storage = await openConfiguredStorage(config, logger);
+  const servers: RunningServer[] = [];
+  let analyzer: Analyzer | null = null;
+  let lifecycle: Lifecycle = { shuttingDown: false };
   try {
     const { applied } = await storage.migrate();
     if (applied.length) logger.info('migrations applied', { applied });
-    await bootstrapTenant(storage, config, logger, announce);
-    const receiver = createReceiver({
-      storage,
-      logger: logger.child({ component: 'receiver' }),
-      version,
-      limits: {
-        maxLabelsPerSeries: config.maxLabelsPerSeries,
-        maxLabelNameLength: config.maxLabelNameLength,
-        maxLabelValueLength: config.maxLabelValueLength,
-        maxFutureMs: config.maxFutureMs,
-        maxAgeMs: config.maxSampleAgeMs,
-      },
-      maxBodyBytes: config.maxBodyBytes,
-      maxDecodedBytes: config.maxDecodedBytes,
-      ingestionRate: config.ingestionRate,
-      ingestionBurst: config.ingestionBurst,
-      query: { maxSamples: config.queryMaxSamples, timeoutMs: config.queryTimeoutMs, lookbackDeltaMs: config.queryLookbackDeltaMs },
-    });
-    const server = await startServer(receiver.app, config.listen, receiver.lifecycle, logger);
+    // Only a role that serves the API creates the first tenant: an analyzer starting first must not
+    // create `default` with a random token and leave TRIMTAB_BOOTSTRAP_TOKEN of the receivers unused.
+    if (which !== 'analyzer') await bootstrapTenant(storage, config, logger, announce);
+    let registry: Registry | null = null;
+    if (which !== 'analyzer') {
+      const receiver = createReceiver({
+        storage,
+        logger: logger.child({ component: 'receiver' }),
+        version,
+        limits: {
+          maxLabelsPerSeries: config.maxLabelsPerSeries,
+          maxLabelNameLength: config.maxLabelNameLength,
+          maxLabelValueLength: config.maxLabelValueLength,
+          maxFutureMs: config.maxFutureMs,
+          maxAgeMs: config.maxSampleAgeMs,
+        },
+        maxBodyBytes: config.maxBodyBytes,
+        maxDecodedBytes: config.maxDecodedBytes,
+        ingestionRate: config.ingestionRate,
+        ingestionBurst: config.ingestionBurst,
+        query: { maxSamples: config.queryMaxSamples, timeoutMs: config.queryTimeoutMs, lookbackDeltaMs: config.queryLookbackDeltaMs },
+      });
+      lifecycle = receiver.lifecycle;
+      registry = receiver.metrics.registry;
+      servers.push(await startServer(receiver.app, config.listen, receiver.lifecycle, logger));
+    }
+    if (which !== 'receiver') {
+      const embedded = config.databaseUrl === undefined;
+      const election = resolveLeaderElectionConfig(process.env, embedded && which === 'all' ? { defaultMode: 'none' } : {});
+      if (!registry) {
+        registry = new Registry();
+        collectDefaultMetrics({ register: registry });
+      }
+      analyzer = new Analyzer({
+        storage,
+        driver: (storage as OpenStorage).db,
+        logger: logger.child({ component: 'analyzer' }),
+        registry,
+        election,
+        ruleFiles: config.ruleFiles,
+        evaluationIntervalMs: config.evaluationIntervalMs,
+        externalURL: config.externalUrl,
+        query: { maxSamples: config.queryMaxSamples, timeoutMs: config.queryTimeoutMs, lookbackDeltaMs: config.queryLookbackDeltaMs },
+      });
+      await analyzer.start();
+      logger.info('analyzer started', { leaderElection: election.mode, ruleFiles: analyzer.lastLoad?.files.length ?? 0, groups: analyzer.lastLoad?.groups ?? 0 });
+      if (which === 'analyzer') {
+        const app = createAnalyzerApp({ storage, analyzer, registry, isShuttingDown: () => lifecycle.shuttingDown });
+        servers.push(await startServer(app, config.analyzerListen, lifecycle, logger));
+      }
+    }
     return {
       storage,
-      servers: [server],
+      servers,
+      analyzer,
       async stop() {
-        await server.shutdown(config.shutdownTimeoutMs);
+        lifecycle.shuttingDown = true;
+        await Promise.all(servers.map((s) => s.shutdown(config.shutdownTimeoutMs)));
+        await analyzer?.stop();
         await storage.close();
       },
     };
   } catch (error) {
+    await analyzer?.stop().catch(() => {});
+    await Promise.all(servers.map((s) => s.shutdown(0).catch(() => {})));
     await storage.close().catch(() => {});
     throw error;
   }

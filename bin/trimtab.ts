@@ -8,12 +8,17 @@ import { createLogger } from '../lib/log.ts';
 import { AGENT_OPTIONS, defaultKeepList, generateConfig, keepListFromRuleFiles, resolveAgentConfig, startAgent } from '../agent/index.ts';
 import { ConfigError, OPTIONS, resolveServerConfig, type OptionSpec, type ServerConfig } from './config.ts';
 import { openConfiguredStorage, startServerRoles } from './roles.ts';
+import { checkRuleFiles } from '../analyzer/rule-file.ts';
+import { formatRuleTestReport, runRuleTestFile } from '../analyzer/rule-test.ts';
 
 const USAGE = `Trimtab ${pkg.version}: Kubernetes right-sizing from Prometheus remote-write.
 
 Usage:
   trimtab all                     every server role in one process (the embedded default)
-  trimtab receiver                the remote-write receiver
+  trimtab receiver                the remote-write receiver and the query, rules and recommendations API
+  trimtab analyzer                the rule evaluator (leader-elected; TRIMTAB_LEADER_ELECTION, see README)
+  trimtab rules check FILE…       validate Prometheus rule files (as promtool check rules)
+  trimtab rules test FILE…        run rule unit tests in promtool's test format
   trimtab migrate                 apply database migrations and exit
   trimtab tenant create NAME      create a tenant; prints its token alone on stdout
   trimtab tenant list             list tenants
@@ -137,6 +142,22 @@ async function agentMain(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** `trimtab rules check|test FILE…`: exit 0 when every file passes, 1 when one fails (as promtool). */
+async function rulesMain(sub: string | undefined, files: string[]): Promise<number> {
+  if (sub !== 'check' && sub !== 'test') throw new UsageError(`unknown rules command ${JSON.stringify(sub ?? '')}; use check or test`);
+  if (files.length === 0) throw new UsageError(`trimtab rules ${sub} needs at least one file`);
+  if (sub === 'check') {
+    const { ok, output } = await checkRuleFiles(files);
+    (ok ? process.stdout : process.stderr).write(output);
+    return ok ? 0 : 1;
+  }
+  const reports = [];
+  for (const f of files) reports.push(await runRuleTestFile(f));
+  const ok = reports.every((r) => r.ok);
+  (ok ? process.stdout : process.stderr).write(formatRuleTestReport(reports));
+  return ok ? 0 : 1;
+}
+
 async function main(argv: string[]): Promise<number> {
   // The agent has its own flags (it runs in customer clusters, apart from the server roles).
   if (argv[0] === 'agent') return agentMain(argv.slice(1));
@@ -146,6 +167,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command === undefined && !help ? 2 : 0;
   }
+  if (command === 'rules') return rulesMain(sub, positionals.slice(2));
   if (command === 'version') {
     process.stdout.write(`${pkg.version}\n`);
     return 0;
@@ -154,9 +176,13 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'all':
-    case 'receiver': {
+    case 'receiver':
+    case 'analyzer': {
       const logger = createLogger({ level: config.logLevel, base: { role: command } });
-      const roles = await startServerRoles(config, logger, pkg.version, (line) => process.stderr.write(line + '\n'));
+      const roles = await startServerRoles(config, logger, pkg.version, (line) => process.stderr.write(line + '\n'), command);
+      // SIGHUP reloads the rule files, as it does for Prometheus.
+      const onHup = () => void roles.analyzer?.reload();
+      if (roles.analyzer) process.on('SIGHUP', onHup);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           logger.info('shutting down', { signal });
@@ -165,6 +191,7 @@ async function main(argv: string[]): Promise<number> {
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
+      process.off('SIGHUP', onHup);
       await roles.stop();
       logger.info('stopped');
       return 0;

@@ -10,6 +10,7 @@ import { ReceiverError, retryAfterFor, statusFor } from './errors.ts';
 import { healthy, ready, type Lifecycle } from './health.ts';
 import { createReceiverMetrics, type ReceiverMetrics } from './metrics.ts';
 import { registerQueryApi, type QueryEngineLimits } from './query-api.ts';
+import { rulesApiRoutes } from './rules-api.ts';
 import { TenantRateLimiter } from './rate-limit.ts';
 import { createWriteHandler } from './write.ts';
 
@@ -59,7 +60,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   const router = new Router();
   const allowed: Record<string, string[]> = {
     ...ALLOWED,
-    ...registerQueryApi(router, { storage, auth, logger, version: options.version, limits: options.query, now: options.now }),
+    ...registerQueryApi(router, { storage, auth, logger, version: options.version, limits: options.query, now: options.now }, rulesApiRoutes(storage)),
   };
   const routeOf = routeMatcher(allowed);
 

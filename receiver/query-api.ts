@@ -345,7 +345,7 @@ function respond(ctx: Koa.Context, status: number, body: Envelope): void {
   ctx.body = JSON.stringify(body);
 }
 
-function success(ctx: Koa.Context, data: unknown, warnings: string[] = [], infos: string[] = []): void {
+export function success(ctx: Koa.Context, data: unknown, warnings: string[] = [], infos: string[] = []): void {
   respond(ctx, 200, { status: 'success', data, warnings, infos });
 }
 
@@ -365,13 +365,16 @@ const METRIC_TYPES = ['unknown', 'counter', 'gauge', 'histogram', 'gaugehistogra
 
 // --- the API ----------------------------------------------------------------------------------------------
 
-type Handler = (ctx: Koa.Context, tenant: Tenant, params: Params, signal: AbortSignal) => Promise<void>;
+export type Handler = (ctx: Koa.Context, tenant: Tenant, params: Params, signal: AbortSignal) => Promise<void>;
+
+/** An endpoint served with the query API's authentication, parameters and error envelope. */
+export type ApiRoute = [path: string, methods: string[], name: string, handler: Handler];
 
 /**
  * Registers the query API on `router` and returns its paths (in the router's syntax, e.g.
  * '/api/v1/label/:name/values') with the methods each accepts.
  */
-export function registerQueryApi(router: Router, options: QueryApiOptions): Record<string, string[]> {
+export function registerQueryApi(router: Router, options: QueryApiOptions, extraRoutes: readonly ApiRoute[] = []): Record<string, string[]> {
   const { storage, auth, logger } = options;
   const limits: QueryEngineLimits = { ...DEFAULT_QUERY_LIMITS, ...options.limits };
   for (const [k, v] of Object.entries(limits)) if (!(typeof v === 'number' && v > 0)) throw new RangeError(`query limit ${k} must be a positive number, got ${v}`);
@@ -583,7 +586,7 @@ export function registerQueryApi(router: Router, options: QueryApiOptions): Reco
     }
   };
 
-  const routes: Array<[string, string[], string, Handler]> = [
+  const routes: ApiRoute[] = [
     ['/api/v1/query', ['GET', 'POST'], 'query', instantQuery],
     ['/api/v1/query_range', ['GET', 'POST'], 'query_range', rangeQuery],
     ['/api/v1/series', ['GET', 'POST'], 'series', series],
@@ -592,6 +595,7 @@ export function registerQueryApi(router: Router, options: QueryApiOptions): Reco
     ['/api/v1/metadata', ['GET'], 'metadata', metadata],
     ['/api/v1/status/buildinfo', ['GET'], 'buildinfo', buildinfo],
     ['/api/v1/format_query', ['GET', 'POST'], 'format_query', format],
+    ...extraRoutes,
   ];
   const allowed: Record<string, string[]> = {};
   for (const [path, methods, name, handler] of routes) {

@@ -19,7 +19,7 @@
 //  5. Caches that describe committed rows (activity day, start timestamp, metadata) change only after
 //     COMMIT. A failure to reach the database throws StorageUnavailableError with nothing committed.
 
-import { checkSampleTimestamp, checkSeriesContents, validateExemplar, validateHistogram, validateSeriesLabels } from '../protocol/index.ts';
+import { checkSampleTimestamp, checkSeriesContents, TrimtabError, validateExemplar, validateHistogram, validateSeriesLabels } from '../protocol/index.ts';
 import type { DecodedMetadata, DecodedWriteRequest, RejectReason, WriteLimits } from '../protocol/types.ts';
 import type { Logger } from '../lib/log.ts';
 import { GenerationalCache } from './cache.ts';
@@ -28,7 +28,7 @@ import { tenantLiteral, transaction, type Driver, type Tx } from './driver.ts';
 import { SqlState, sqlStateOf, wrapDbError } from './errors.ts';
 import { formatLabels, hasNul, labelsHashHex, labelsJson, sortLabels } from './labels.ts';
 import { DAY_MS, type PartitionManager } from './partitions.ts';
-import type { IngestResult, IngestWriter, RejectionSummary, TenantId } from './types.ts';
+import type { IngestResult, IngestWriter, RejectionSummary, TenantId, WriteOptions } from './types.ts';
 
 export interface IngestWriterOptions {
   partitions: PartitionManager;
@@ -264,6 +264,13 @@ function metadataSignature(m: DecodedMetadata): string {
   return JSON.stringify([m.type, m.help, m.unit]);
 }
 
+/** Carries an error of WriteOptions.prelude out of the transaction, so it is not retried or rewrapped. */
+class PreludeFailed extends Error {
+  constructor(cause: unknown) {
+    super('write prelude failed', { cause });
+  }
+}
+
 function isRetryable(error: unknown): boolean {
   const code = sqlStateOf(error);
   return code === SqlState.DEADLOCK_DETECTED || code === SqlState.SERIALIZATION_FAILURE;
@@ -321,7 +328,7 @@ export class PgIngestWriter implements IngestWriter {
     this.#tenants.clear();
   }
 
-  async write(tenant: TenantId, req: DecodedWriteRequest, limits: WriteLimits, nowMs: number): Promise<IngestResult> {
+  async write(tenant: TenantId, req: DecodedWriteRequest, limits: WriteLimits, nowMs: number, options: WriteOptions = {}): Promise<IngestResult> {
     tenantLiteral(tenant);
     const caches = this.#caches(tenant);
     const describe = (i: number): string => {
@@ -370,7 +377,7 @@ export class PgIngestWriter implements IngestWriter {
       // 3. Partitions for every day touched.
       await this.#partitions.ensure(this.#days(plan));
       // 4. The transaction.
-      outcome = await this.#commit(plan);
+      outcome = await this.#commit(plan, options.prelude);
       // 5. Caches, now that the rows exist.
       for (const a of plan.activity) if (a.day > a.entry.activeDay) a.entry.activeDay = a.day;
       for (const s of plan.startTimestamps.values()) s.entry.startTs = s.startTs;
@@ -633,12 +640,21 @@ export class PgIngestWriter implements IngestWriter {
   }
 
   /** Runs the data transaction: COPY first; on a key conflict, again through the temp table. */
-  async #commit(plan: Plan): Promise<Outcome> {
+  async #commit(plan: Plan, prelude?: (tx: Tx) => Promise<void>): Promise<Outcome> {
     let staged = false;
     let repartitioned = false;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await transaction(this.#driver, { tenant: plan.tenant }, (tx) => this.#transact(tx, plan, staged));
+        return await transaction(this.#driver, { tenant: plan.tenant }, async (tx) => {
+          if (prelude) {
+            try {
+              await prelude(tx);
+            } catch (error) {
+              throw new PreludeFailed(error);
+            }
+          }
+          return this.#transact(tx, plan, staged);
+        });
       } catch (error) {
         if (error instanceof CopyConflict && !staged) {
           staged = true;
@@ -655,6 +671,8 @@ export class PgIngestWriter implements IngestWriter {
           this.#logger?.warn('ingest transaction retried', { attempt, sqlState: sqlStateOf(error) });
           continue;
         }
+        // The prelude's own refusal (e.g. the analyzer's FencedError) passes through unchanged.
+        if (error instanceof PreludeFailed) throw error.cause instanceof TrimtabError ? error.cause : wrapDbError(error.cause, 'writing samples');
         throw wrapDbError(error, 'writing samples');
       }
     }

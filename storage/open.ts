@@ -2,6 +2,7 @@
 // data directory on disk. Opening does not migrate: call migrate() (the CLI and server roles do).
 
 import type { Logger } from '../lib/log.ts';
+import { PgAnalyzerState } from './analyzer-state.ts';
 import type { Driver } from './driver.ts';
 import { PgDriver } from './driver-pg.ts';
 import { PgliteDriver } from './driver-pglite.ts';
@@ -30,6 +31,7 @@ class OpenedStorage implements Storage {
   readonly tenants: PgTenantStore;
   readonly writer: PgIngestWriter;
   readonly reader: PgSeriesReader;
+  readonly analyzerState: PgAnalyzerState;
   readonly #db: Driver;
   readonly #partitions: PartitionManager;
   #closed = false;
@@ -41,6 +43,7 @@ class OpenedStorage implements Storage {
     this.tenants = new PgTenantStore(db);
     this.writer = new PgIngestWriter(db, { partitions: this.#partitions, seriesCacheSize: options.seriesCacheSize, logger: options.logger });
     this.reader = new PgSeriesReader(db);
+    this.analyzerState = new PgAnalyzerState(db);
   }
 
   /** The underlying driver (tests, tools). */

@@ -3,6 +3,8 @@
 // (row-level security under the trimtab_tenant role), so a bug in a caller still cannot cross tenants.
 
 import type { DecodedWriteRequest, Label, RejectReason, WriteLimits } from '../protocol/types.ts';
+import type { PgAnalyzerState } from './analyzer-state.ts';
+import type { Tx } from './driver.ts';
 
 export type TenantId = number;
 
@@ -71,7 +73,15 @@ export interface IngestWriter {
    * Throws StorageUnavailableError when the database cannot be reached (retryable, 503); nothing is
    * committed then.
    */
-  write(tenant: TenantId, request: DecodedWriteRequest, limits: WriteLimits, nowMs: number): Promise<IngestResult>;
+  write(tenant: TenantId, request: DecodedWriteRequest, limits: WriteLimits, nowMs: number, options?: WriteOptions): Promise<IngestResult>;
+}
+
+export interface WriteOptions {
+  /**
+   * Runs first inside the transaction that commits the samples (every attempt of it); throwing aborts the
+   * write. The analyzer checks its fencing token here, so a deposed leader's results are never committed.
+   */
+  prelude?: (tx: Tx) => Promise<void>;
 }
 
 /** A PromQL-style label matcher. */
@@ -149,6 +159,8 @@ export interface Storage {
   readonly tenants: TenantStore;
   readonly writer: IngestWriter;
   readonly reader: SeriesReader;
+  /** The analyzer's published rule state and recommendations (analyzer-state.ts). */
+  readonly analyzerState: PgAnalyzerState;
   /** Applies pending migrations (idempotent; serialised across processes with an advisory lock). */
   migrate(): Promise<{ applied: string[] }>;
   /** Database reachable and every known migration applied. */
