@@ -45,7 +45,7 @@ export const OPTIONS = [
   { key: 'queryMaxSamples', flag: 'query-max-samples', env: 'TRIMTAB_QUERY_MAX_SAMPLES', kind: 'count', default: '50000000', doc: 'Most samples one PromQL query may hold in memory (Prometheus --query.max-samples); over it the query fails with 422.' },
   { key: 'queryTimeout', flag: 'query-timeout', env: 'TRIMTAB_QUERY_TIMEOUT', kind: 'duration', default: '2m', doc: 'Longest a PromQL query may run (Prometheus --query.timeout); a request\'s `timeout` can only shorten it.' },
   { key: 'queryLookbackDelta', flag: 'query-lookback-delta', env: 'TRIMTAB_QUERY_LOOKBACK_DELTA', kind: 'duration', default: '5m', doc: 'How far back an instant selector looks for a sample (Prometheus --query.lookback-delta).' },
-  { key: 'analyzerListen', flag: 'analyzer-listen', env: 'TRIMTAB_ANALYZER_LISTEN', kind: 'hostport', default: '0.0.0.0:9202', doc: 'Address of the `analyzer` role\'s /metrics and health endpoints (in `all`, the analyzer\'s metrics are on the receiver\'s /metrics instead).' },
+  { key: 'analyzerListen', flag: 'analyzer-listen', env: 'TRIMTAB_ANALYZER_LISTEN', kind: 'hostport', default: '0.0.0.0:9203', doc: 'Address of the `analyzer` role\'s /metrics and health endpoints (in `all`, the analyzer\'s metrics are on the receiver\'s /metrics instead).' },
   { key: 'ruleFiles', flag: 'rule-files', env: 'TRIMTAB_RULE_FILES', kind: 'string', doc: 'Comma-separated globs of Prometheus rule files the analyzer evaluates; default the `rules/*.yml` shipped with Trimtab. Reloaded on SIGHUP and when a file changes.' },
   { key: 'evaluationInterval', flag: 'evaluation-interval', env: 'TRIMTAB_EVALUATION_INTERVAL', kind: 'duration', default: '1m', doc: 'Interval of rule groups that set none (Prometheus\' global evaluation_interval).' },
   { key: 'externalUrl', flag: 'external-url', env: 'TRIMTAB_EXTERNAL_URL', kind: 'string', doc: 'URL under which users reach Trimtab; `$externalURL` in alert templates.' },
@@ -189,7 +189,7 @@ export function resolveServerConfig(flags: Record<string, string>, env: NodeJS.P
 
   const analyzerListenRaw = get('analyzerListen');
   const analyzerListen = parseHostPort(analyzerListenRaw.value ?? '');
-  if (!analyzerListen) fail(specOf('analyzerListen'), analyzerListenRaw.fromFlag, analyzerListenRaw.value ?? '', 'host:port, e.g. 0.0.0.0:9202');
+  if (!analyzerListen) fail(specOf('analyzerListen'), analyzerListenRaw.fromFlag, analyzerListenRaw.value ?? '', 'host:port, e.g. 0.0.0.0:9203');
 
   const rulesRaw = get('ruleFiles');
   const ruleFiles = rulesRaw.value === undefined ? DEFAULT_RULE_FILES : rulesRaw.value.split(',').map((g) => g.trim()).filter((g) => g !== '');

@@ -258,8 +258,8 @@ describe('analyzer', () => {
     const c = container(d);
     expect(d.spec.replicas).toBe(2);
     expect(c.args).toEqual(['analyzer']);
-    expect(c.ports).toEqual([{ name: 'http', containerPort: 9202, protocol: 'TCP' }]);
-    expect(env(c, 'TRIMTAB_ANALYZER_LISTEN')).toBe('0.0.0.0:9202');
+    expect(c.ports).toEqual([{ name: 'http', containerPort: 9203, protocol: 'TCP' }]);
+    expect(env(c, 'TRIMTAB_ANALYZER_LISTEN')).toBe('0.0.0.0:9203');
     expect(env(c, 'TRIMTAB_LEADER_ELECTION')).toBe('kubernetes');
     expect(env(c, 'TRIMTAB_LEASE_NAME')).toBe('trimtab-analyzer');
     expect(env(c, 'TRIMTAB_LEASE_NAMESPACE')).toBe(NAMESPACE);

@@ -129,7 +129,7 @@ describe('NetworkPolicies', () => {
     expect(portsOf(receiver.spec.egress)).toEqual(['53/TCP', '53/UDP', '5432/TCP']);
 
     const analyzer = one(objects, 'NetworkPolicy', 'trimtab-analyzer');
-    expect(analyzer.spec.ingress).toEqual([{ ports: [{ port: 9202, protocol: 'TCP' }] }]);
+    expect(analyzer.spec.ingress).toEqual([{ ports: [{ port: 9203, protocol: 'TCP' }] }]);
     expect(portsOf(analyzer.spec.egress)).toEqual(['443/TCP', '53/TCP', '53/UDP', '5432/TCP', '6443/TCP']);
 
     const migrate = one(objects, 'NetworkPolicy', 'trimtab-migrate');
@@ -215,7 +215,7 @@ describe('nothing a user would change is hard-coded', () => {
   it('templates contain no literal default port, image, domain, replica count or resource amount', () => {
     const dir = join(CHART, 'templates');
     const forbidden: [RegExp, string][] = [
-      [/\b(9201|9202|5432|6443)\b/, 'a port (take it from values)'],
+      [/\b(9201|9202|9203|5432|6443)\b/, 'a port (take it from values)'],
       [/ghcr\.io|docker\.io|quay\.io|:latest\b/, 'an image (take it from values.image)'],
       [/example\.(com|org)|\.cluster\.local/, 'a domain'],
       [/replicas:\s*\d/, 'a replica count'],
