@@ -15,6 +15,7 @@ import { createLeaderElector } from './election.ts';
 import { createAnalyzerMetrics, type AnalyzerMetrics } from './export.ts';
 import { assertFence, tokenOf } from './fencing.ts';
 import type { LeaderElector } from './leader-election.ts';
+import { consolidationRecommender } from './consolidation-recommender.ts';
 import { contractAssembler } from './recommendations.ts';
 import { loadRuleFiles } from './rule-file.ts';
 import type { RuleFile } from './rule-types.ts';
@@ -40,6 +41,8 @@ export interface AnalyzerOptions {
   /** Prometheus' --rules.alert.for-outage-tolerance (default 1h) and --rules.alert.for-grace-period (10m). */
   outageToleranceMs?: number;
   forGracePeriodMs?: number;
+  /** How often node consolidation is planned (default 5m). */
+  consolidationIntervalMs?: number;
 }
 
 export interface RuleLoadStatus {
@@ -84,6 +87,7 @@ export class Analyzer {
       assembler: contractAssembler,
       outageToleranceMs: options.outageToleranceMs,
       forGracePeriodMs: options.forGracePeriodMs,
+      builtins: [consolidationRecommender({ metrics: this.#metrics, intervalMs: options.consolidationIntervalMs })],
     });
   }
 

@@ -9,6 +9,7 @@ import { getLabel } from '../promql/labels.ts';
 import type { RecommendationInput } from '../storage/analyzer-state.ts';
 import type { Alert } from './alerting.ts';
 import { RECOMMENDATION_METRICS, RULE_METRICS, type ExportedMetric } from './exported-metrics.ts';
+import type { ConsolidationPlan } from './consolidation.ts';
 import type { RecommendationDetails } from './recommendations.ts';
 import type { RuleGroup } from './rule-types.ts';
 
@@ -22,6 +23,8 @@ export interface AnalyzerMetrics {
   samplesWritten(tenant: string, n: number): void;
   setAlerts(tenant: string, group: RuleGroup, alerts: readonly Alert[]): void;
   setRecommendations(tenant: string, group: RuleGroup, recommendations: readonly RecommendationInput[]): void;
+  /** The latest consolidation plans of a tenant, per cluster. */
+  setConsolidation(tenant: string, plans: ReadonlyMap<string, { ffd: ConsolidationPlan; bfd: ConsolidationPlan; best: ConsolidationPlan }>): void;
   /** Drops per-tenant state (a new term starts from nothing). */
   clear(): void;
 }
@@ -127,7 +130,43 @@ export function createAnalyzerMetrics(registry: Registry): AnalyzerMetrics {
     for (const c of counts.values()) this.set(c.labels, c.n);
   });
 
+  const consolidation = new Map<string, ReadonlyMap<string, { ffd: ConsolidationPlan; bfd: ConsolidationPlan; best: ConsolidationPlan }>>();
+  const eachPlan = (fn: (tenant: string, cluster: string, p: { ffd: ConsolidationPlan; bfd: ConsolidationPlan; best: ConsolidationPlan }) => void) => {
+    for (const [tenant, plans] of consolidation) for (const [cluster, p] of plans) fn(tenant, cluster, p);
+  };
+  gauge(RECOMMENDATION_METRICS.drainableNodes, function () {
+    this.reset();
+    eachPlan((tenant, cluster, p) => {
+      this.set({ tenant, cluster, algorithm: 'ffd' }, p.ffd.drainable.length);
+      this.set({ tenant, cluster, algorithm: 'bfd' }, p.bfd.drainable.length);
+    });
+  });
+  gauge(RECOMMENDATION_METRICS.nodeDrainable, function () {
+    this.reset();
+    eachPlan((tenant, cluster, p) => {
+      for (const d of p.best.drainable) this.set({ tenant, cluster, node: d.node }, 1);
+    });
+  });
+  gauge(RECOMMENDATION_METRICS.nodesBefore, function () {
+    this.reset();
+    eachPlan((tenant, cluster, p) => this.set({ tenant, cluster }, p.best.nodesBefore));
+  });
+  gauge(RECOMMENDATION_METRICS.nodesAfter, function () {
+    this.reset();
+    eachPlan((tenant, cluster, p) => {
+      this.set({ tenant, cluster, algorithm: 'ffd' }, p.ffd.nodesAfter);
+      this.set({ tenant, cluster, algorithm: 'bfd' }, p.bfd.nodesAfter);
+    });
+  });
+  gauge(RECOMMENDATION_METRICS.consolidationSavings, function () {
+    this.reset();
+    eachPlan((tenant, cluster, p) => this.set({ tenant, cluster }, p.best.monthlySavings));
+  });
+
   return {
+    setConsolidation(tenant, plans) {
+      consolidation.set(tenant, plans);
+    },
     setGroups(groups) {
       interval.reset();
       rules.reset();
@@ -171,6 +210,7 @@ export function createAnalyzerMetrics(registry: Registry): AnalyzerMetrics {
     clear() {
       alertsByGroup.clear();
       recsByGroup.clear();
+      consolidation.clear();
     },
   };
 }

@@ -40,6 +40,8 @@ export interface SchedulerOptions {
   forGracePeriodMs?: number;
   /** Joins the rule pack's recorded series into recommendations (recommendations.ts). */
   assembler?: RecommendationAssembler;
+  /** Recommenders run beside the rule groups (node consolidation). */
+  builtins?: readonly BuiltinRecommender[];
   /** For tests: the wall clock. */
   now?: () => number;
 }
@@ -52,9 +54,31 @@ export interface Term {
   signal: AbortSignal;
 }
 
-interface GroupRun {
-  group: RuleGroup;
+/**
+ * A recommender PromQL cannot express (node consolidation), run by the scheduler like a rule group: at
+ * its interval, aligned, once per tenant, only while leading, with the term's fencing prelude for writes.
+ */
+export interface BuiltinRecommender {
+  name: string;
+  intervalMs: number;
+  run(ctx: BuiltinContext): Promise<void>;
+}
+
+export interface BuiltinContext {
+  tenant: Tenant;
+  ts: number;
+  term: Term;
+  storage: Storage;
+  engine: Engine;
+  queryable: StorageQueryable;
+}
+
+/** What the scheduler runs on a timer: a rule group or a built-in recommender. */
+interface ScheduledRun {
   key: string;
+  intervalMs: number;
+  group: RuleGroup | null;
+  builtin: BuiltinRecommender | null;
   timer: NodeJS.Timeout | null;
   running: Promise<void> | null;
 }
@@ -66,7 +90,7 @@ export class RuleScheduler {
   #groups: RuleGroup[] = [];
   /** Per tenant and group key, the evaluator of the current term. */
   #evaluators = new Map<string, GroupEvaluator>();
-  #runs = new Map<string, GroupRun>();
+  #runs = new Map<string, ScheduledRun>();
   #term: Term | null = null;
 
   constructor(options: SchedulerOptions) {
@@ -129,7 +153,8 @@ export class RuleScheduler {
   }
 
   #reschedule(): void {
-    const keys = new Set(this.#groups.map(groupKey));
+    const builtins = this.#options.builtins ?? [];
+    const keys = new Set([...this.#groups.map(groupKey), ...builtins.map((b) => `builtin:${b.name}`)]);
     for (const [key, run] of this.#runs) {
       if (!keys.has(key)) {
         if (run.timer) clearTimeout(run.timer);
@@ -141,18 +166,26 @@ export class RuleScheduler {
       const run = this.#runs.get(key);
       if (run) {
         run.group = g;
+        run.intervalMs = g.intervalMs;
         continue;
       }
-      const fresh: GroupRun = { group: g, key, timer: null, running: null };
+      const fresh: ScheduledRun = { key, intervalMs: g.intervalMs, group: g, builtin: null, timer: null, running: null };
+      this.#runs.set(key, fresh);
+      this.#arm(fresh);
+    }
+    for (const b of builtins) {
+      const key = `builtin:${b.name}`;
+      if (this.#runs.has(key)) continue;
+      const fresh: ScheduledRun = { key, intervalMs: b.intervalMs, group: null, builtin: b, timer: null, running: null };
       this.#runs.set(key, fresh);
       this.#arm(fresh);
     }
   }
 
-  #arm(run: GroupRun): void {
+  #arm(run: ScheduledRun): void {
     const term = this.#term;
     if (!term) return;
-    const interval = run.group.intervalMs;
+    const interval = run.intervalMs;
     const now = this.#now();
     const slot = Math.ceil(now / interval) * interval;
     run.timer = setTimeout(() => {
@@ -162,7 +195,7 @@ export class RuleScheduler {
         run.running = null;
         if (this.#term === term && this.#runs.get(run.key) === run) {
           const missed = Math.floor((this.#now() - slot) / interval);
-          if (missed > 0) this.#options.metrics?.iterationsMissed(run.group, missed);
+          if (missed > 0 && run.group) this.#options.metrics?.iterationsMissed(run.group, missed);
           this.#arm(run);
         }
       });
@@ -170,26 +203,33 @@ export class RuleScheduler {
     run.timer.unref?.();
   }
 
-  /** Evaluates one group at `ts` for every tenant. */
-  async #tick(run: GroupRun, ts: number, term: Term): Promise<void> {
-    const group = run.group;
-    this.#options.metrics?.iteration(group);
+  /** Evaluates one group (or runs one built-in recommender) at `ts` for every tenant. */
+  async #tick(run: ScheduledRun, ts: number, term: Term): Promise<void> {
+    const what = run.group ? run.group.name : run.key;
+    if (run.group) this.#options.metrics?.iteration(run.group);
     let tenants: Tenant[];
     try {
       tenants = await this.#options.storage.tenants.listTenants();
     } catch (error) {
-      this.#log.warn('rule evaluation skipped: cannot list tenants', { group: group.name, error: errorText(error) });
+      this.#log.warn('rule evaluation skipped: cannot list tenants', { group: what, error: errorText(error) });
       return;
     }
     for (const tenant of tenants) {
       if (term.signal.aborted) return;
       try {
-        await this.evaluateTenant(group, tenant, ts, term);
+        if (run.group) await this.evaluateTenant(run.group, tenant, ts, term);
+        else await this.runBuiltin(run.builtin!, tenant, ts, term);
       } catch (error) {
         if (term.signal.aborted) return;
-        this.#log.warn('rule group evaluation failed', { group: group.name, tenant: tenant.name, error: errorText(error) });
+        this.#log.warn(run.group ? 'rule group evaluation failed' : 'built-in recommender failed', { group: what, tenant: tenant.name, error: errorText(error) });
       }
     }
+  }
+
+  /** One built-in recommender, one tenant, one timestamp (public for tests and the benchmark). */
+  async runBuiltin(builtin: BuiltinRecommender, tenant: Tenant, ts: number, term: Term): Promise<void> {
+    const { storage, engine } = this.#options;
+    await builtin.run({ tenant, ts, term, storage, engine, queryable: new StorageQueryable(storage.reader, tenant.id) });
   }
 
   /** One group, one tenant, one timestamp (public for tests and the benchmark). */
