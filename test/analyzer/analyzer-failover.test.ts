@@ -127,6 +127,12 @@ describe('analyzer failover (postgres lease)', () => {
       const open = await eventually(async () => (await ts.storage.analyzerState.listRecommendations(tenant.id))[0], 'the recommendation', 5000);
       expect(open).toMatchObject({ alertname: 'Pending8s', kind: 'risk', annotations: { description: 'api is up' } });
       expect(open!.activeAt.getTime()).toBe(restored * 1000);
+      // The new leader exports it as a gauge for any Prometheus to scrape; the stopped one exports nothing.
+      await eventually(async () => ((await follower.registry.getSingleMetricAsString('trimtab_recommendation')).includes('alertname="Pending8s"') ? true : undefined), 'the gauge', 5000);
+      const gauge = await follower.registry.getSingleMetricAsString('trimtab_recommendation');
+      expect(gauge).toContain(`tenant="${tenant.name}"`);
+      expect(gauge).toMatch(/trimtab_recommendation="risk",severity="warning"\} 1/);
+      expect(await leader.registry.getSingleMetricAsString('trimtab_recommendation')).not.toContain('Pending8s');
     } finally {
       await a.analyzer.stop();
       await b.analyzer.stop();
