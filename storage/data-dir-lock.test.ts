@@ -7,7 +7,8 @@ import { LOCK_FILE, lockDataDir } from './data-dir-lock.ts';
 import { openStorage } from './open.ts';
 
 describe('embedded store lock', () => {
-  it('keeps a data directory to one process and takes over a stale lock', async () => {
+  // Opens PGlite in the test itself (the point of it): seconds each, more on a loaded machine.
+  it('keeps a data directory to one process and takes over a stale lock', { timeout: 90_000 }, async () => {
     const dir = await tempDataDir();
     try {
       // A live foreign owner: a child process that sleeps.
