@@ -2098,6 +2098,22 @@ function lexAll(input: string): Item[] {
     items.push({ typ: I_ERROR, pos: start, val: msg, line: startLine });
     done = true;
   };
+  /** A "…" string or a '…' character constant: backslash escapes, no newline inside (Go's lexQuote/lexChar). */
+  const lexQuote = (quote: number, typ: number, unterminated: string): void => {
+    for (;;) {
+      const c = next();
+      if (c === 0x5c) {
+        const e = next();
+        if (e !== EOF_RUNE && e !== 10) continue;
+      }
+      if (c === 0x5c || c === EOF_RUNE || c === 10) {
+        errorf(unterminated);
+        break;
+      }
+      if (c === quote) break;
+    }
+    if (!done) emit(typ);
+  };
   const accept = (valid: string): boolean => {
     const r = next();
     if (r !== EOF_RUNE && valid.includes(String.fromCodePoint(r))) return true;
@@ -2285,23 +2301,9 @@ function lexAll(input: string): Item[] {
           case 0x7c: // |
             emit(I_PIPE);
             continue;
-          case 0x22: {
-            // "
-            for (;;) {
-              const c = next();
-              if (c === 0x5c) {
-                const e = next();
-                if (e !== EOF_RUNE && e !== 10) continue;
-              }
-              if (c === 0x5c || c === EOF_RUNE || c === 10) {
-                errorf('unterminated quoted string');
-                break;
-              }
-              if (c === 0x22) break;
-            }
-            if (!done) emit(I_STRING);
+          case 0x22: // "
+            lexQuote(0x22, I_STRING, 'unterminated quoted string');
             continue;
-          }
           case 0x60: {
             // `
             for (;;) {
@@ -2333,23 +2335,9 @@ function lexAll(input: string): Item[] {
             else emit(I_VARIABLE);
             continue;
           }
-          case 0x27: {
-            // '
-            for (;;) {
-              const c = next();
-              if (c === 0x5c) {
-                const e = next();
-                if (e !== EOF_RUNE && e !== 10) continue;
-              }
-              if (c === 0x5c || c === EOF_RUNE || c === 10) {
-                errorf('unterminated character constant');
-                break;
-              }
-              if (c === 0x27) break;
-            }
-            if (!done) emit(I_CHAR_CONSTANT);
+          case 0x27: // '
+            lexQuote(0x27, I_CHAR_CONSTANT, 'unterminated character constant');
             continue;
-          }
           case 0x28:
             parenDepth++;
             emit(I_LEFT_PAREN);
