@@ -5,11 +5,13 @@
 import { parseArgs } from 'node:util';
 import pkg from '../package.json' with { type: 'json' };
 import { createLogger } from '../lib/log.ts';
-import { AGENT_OPTIONS, defaultKeepList, generateConfig, keepListFromRuleFiles, resolveAgentConfig, startAgent } from '../agent/index.ts';
 import { ConfigError, OPTIONS, resolveServerConfig, type OptionSpec, type ServerConfig } from './config.ts';
-import { openConfiguredStorage, startServerRoles } from './roles.ts';
-import { checkRuleFiles } from '../analyzer/rule-file.ts';
-import { formatRuleTestReport, runRuleTestFile } from '../analyzer/rule-test.ts';
+import type { Storage } from '../storage/types.ts';
+
+// Each command loads only what it runs (the agent's Kubernetes client, the server roles and the rule
+// tools are imported on demand), so `trimtab rules test` or `trimtab version` start fast.
+const agentModule = () => import('../agent/index.ts');
+const rolesModule = () => import('./roles.ts');
 
 const USAGE = `Trimtab ${pkg.version}: Kubernetes right-sizing from Prometheus remote-write.
 
@@ -62,7 +64,8 @@ function tenantName(name: string | undefined): string {
   return name;
 }
 
-async function withStorage<T>(config: ServerConfig, fn: (storage: Awaited<ReturnType<typeof openConfiguredStorage>>) => Promise<T>): Promise<T> {
+async function withStorage<T>(config: ServerConfig, fn: (storage: Storage) => Promise<T>): Promise<T> {
+  const { openConfiguredStorage } = await rolesModule();
   const logger = createLogger({ level: config.logLevel, write: (line) => process.stderr.write(line + '\n') });
   const storage = await openConfiguredStorage(config, logger);
   try {
@@ -84,12 +87,14 @@ const AGENT_CONFIG_FLAGS = {
   help: { type: 'boolean' },
 } as const;
 
-function agentUsage(): string {
+async function agentUsage(): Promise<string> {
+  const { AGENT_OPTIONS } = await agentModule();
   const rows = AGENT_OPTIONS.map((o) => `  --${o.flag}=…${o.multiple ? ' (repeatable)' : ''}`.padEnd(44) + `${o.env}${o.default !== undefined ? ` (default ${o.default})` : ''}`);
   return `Usage: trimtab agent [flags]\n       trimtab agent config --format prometheus|alloy --remote-write-url URL [--bearer-token-file F] [--cluster NAME] [--rule-files GLOB]… [--keep-metric NAME]…\n\nAgent flags (flag, then environment variable, then default):\n${rows.join('\n')}\n`;
 }
 
 async function agentMain(argv: string[]): Promise<number> {
+  const { AGENT_OPTIONS, defaultKeepList, generateConfig, keepListFromRuleFiles, resolveAgentConfig, startAgent } = await agentModule();
   if (argv[0] === 'config') {
     let values;
     try {
@@ -98,7 +103,7 @@ async function agentMain(argv: string[]): Promise<number> {
       throw new UsageError((error as Error).message, { cause: error });
     }
     if (values.help) {
-      process.stdout.write(agentUsage());
+      process.stdout.write(await agentUsage());
       return 0;
     }
     if (values.format !== 'prometheus' && values.format !== 'alloy') throw new UsageError(`--format must be prometheus or alloy, got ${JSON.stringify(values.format ?? '')}`);
@@ -129,7 +134,7 @@ async function agentMain(argv: string[]): Promise<number> {
     throw new UsageError((error as Error).message, { cause: error });
   }
   if (values.help) {
-    process.stdout.write(agentUsage());
+    process.stdout.write(await agentUsage());
     return 0;
   }
   const { help: _help, ...flags } = values;
@@ -147,10 +152,12 @@ async function rulesMain(sub: string | undefined, files: string[]): Promise<numb
   if (sub !== 'check' && sub !== 'test') throw new UsageError(`unknown rules command ${JSON.stringify(sub ?? '')}; use check or test`);
   if (files.length === 0) throw new UsageError(`trimtab rules ${sub} needs at least one file`);
   if (sub === 'check') {
+    const { checkRuleFiles } = await import('../analyzer/rule-file.ts');
     const { ok, output } = await checkRuleFiles(files);
     (ok ? process.stdout : process.stderr).write(output);
     return ok ? 0 : 1;
   }
+  const { formatRuleTestReport, runRuleTestFile } = await import('../analyzer/rule-test.ts');
   const reports = [];
   for (const f of files) reports.push(await runRuleTestFile(f));
   const ok = reports.every((r) => r.ok);
@@ -179,6 +186,7 @@ async function main(argv: string[]): Promise<number> {
     case 'receiver':
     case 'analyzer': {
       const logger = createLogger({ level: config.logLevel, base: { role: command } });
+      const { startServerRoles } = await rolesModule();
       const roles = await startServerRoles(config, logger, pkg.version, (line) => process.stderr.write(line + '\n'), command);
       // SIGHUP reloads the rule files, as it does for Prometheus.
       const onHup = () => void roles.analyzer?.reload();
