@@ -2,10 +2,11 @@
 // with by/without, ported from Prometheus 3's aggregation(), aggregationK() and aggregationCountValues().
 
 import type { AggregateExpr } from './ast.ts';
-import { executionError } from './errors.ts';
-import { collectSteps, countPoints, Gatherer, type OutSample, type ScalarValue, type Steps, type VectorValue } from './eval.ts';
+import { executionError, PromQLError } from './errors.ts';
+import { collectSteps, countPoints, Gatherer, hasHistograms, type OutSample, type ScalarValue, type Steps, type VectorValue } from './eval.ts';
 import { isValidLabelName, keyForLabels, keyWithoutLabels, LabelsBuilder, METRIC_NAME, type Labels } from './labels.ts';
 import { kahanSumInc, quantile } from './mathutil.ts';
+import { addHistograms, compactHistogram, copyHistogram, scaleHistogram, type FloatHistogram } from './native-histogram.ts';
 import { formatValue } from './value.ts';
 
 const INT64_MAX_FLOAT = 9223372036854774784;
@@ -15,7 +16,12 @@ export function evalAggregate(ev: Steps, node: AggregateExpr, input: VectorValue
   const ctx = ev.ctx;
   const released = countPoints(input);
   let series;
-  if (node.op === 'count_values') series = countValues(ev, node, input, param as string);
+  if (hasHistograms(input)) {
+    if (node.op !== 'sum' && node.op !== 'avg' && node.op !== 'count') {
+      throw new PromQLError('promql_unsupported', `aggregation "${node.op}" is not supported on native histograms`);
+    }
+    series = aggregateWithHistograms(ev, node, input);
+  } else if (node.op === 'count_values') series = countValues(ev, node, input, param as string);
   else if (node.op === 'topk' || node.op === 'bottomk') series = topBottomK(ev, node, input, param as ScalarValue);
   else series = aggregate(ev, node, input, param as ScalarValue | null);
   ctx.release(released);
@@ -181,6 +187,87 @@ function aggregate(ev: Steps, node: AggregateExpr, input: VectorValue, param: Sc
       out.push({ labels: groupLabels[g]!, v });
     }
   });
+}
+
+/**
+ * sum, avg and count over an input with native histograms. A group whose samples at a step are all
+ * histograms sums (averages) them into one histogram, added in input order with the lower schema
+ * winning, then compacted (Prometheus' aggregation()); a group of floats only is summed as floats; a
+ * group mixing both has no result at that step (with a warning, as Prometheus 3 gives). count counts
+ * samples of both kinds.
+ */
+function aggregateWithHistograms(ev: Steps, node: AggregateExpr, input: VectorValue) {
+  const op = node.op;
+  const series = input.series;
+  const keyOf = groupingKeyFn(node);
+  const groupOf = new Int32Array(series.length);
+  const groupLabels: Labels[] = [];
+  const groupIndex = new Map<string, number>();
+  series.forEach((s, i) => {
+    const k = keyOf(s.labels);
+    let g = groupIndex.get(k);
+    if (g === undefined) {
+      g = groupLabels.length;
+      groupIndex.set(k, g);
+      groupLabels.push(groupingLabels(node, s.labels));
+    }
+    groupOf[i] = g;
+  });
+  const G = groupLabels.length;
+  const count = new Float64Array(G);
+  const floats = new Uint8Array(G);
+  const value = new Float64Array(G);
+  const comp = new Float64Array(G);
+  const hist: Array<FloatHistogram | undefined> = new Array<FloatHistogram | undefined>(G).fill(undefined);
+  const gather = new Gatherer(series);
+  let mixed = false;
+  const out = collectSteps(ev, (t, _step, out: OutSample[]) => {
+    gather.gather(t);
+    count.fill(0);
+    floats.fill(0);
+    value.fill(0);
+    comp.fill(0);
+    hist.fill(undefined);
+    for (let j = 0; j < gather.idx.length; j++) {
+      const g = groupOf[gather.idx[j]!]!;
+      count[g]!++;
+      if (op === 'count') continue;
+      const h = gather.hvals[j];
+      if (h) {
+        const acc = hist[g];
+        hist[g] = acc ? addHistograms(acc, h) : h;
+      } else {
+        floats[g] = 1;
+        const [sum, c] = kahanSumInc(gather.vals[j]!, value[g]!, comp[g]!);
+        value[g] = sum;
+        comp[g] = c;
+      }
+    }
+    for (let g = 0; g < G; g++) {
+      const n = count[g]!;
+      if (n === 0) continue;
+      if (op === 'count') {
+        out.push({ labels: groupLabels[g]!, v: n });
+        continue;
+      }
+      const h = hist[g];
+      if (h && floats[g]) {
+        mixed = true;
+        continue;
+      }
+      if (h) {
+        // A lone histogram is the input's own object: copy before changing it.
+        const r = n === 1 ? copyHistogram(h) : h;
+        if (op === 'avg') scaleHistogram(r, 1 / n);
+        out.push({ labels: groupLabels[g]!, v: 0, h: compactHistogram(r) });
+        continue;
+      }
+      const sum = value[g]! + comp[g]!;
+      out.push({ labels: groupLabels[g]!, v: op === 'avg' ? value[g]! / n + comp[g]! / n : sum });
+    }
+  });
+  if (mixed) ev.ctx.annotate('warning', 'encountered a mix of histograms and floats for aggregation', node);
+  return out;
 }
 
 // --- topk / bottomk: Go's container/heap with Prometheus' Less functions, for identical tie-breaking.

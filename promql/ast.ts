@@ -162,7 +162,10 @@ export interface FunctionDef {
   returnType: ValueType;
   /** Experimental in Prometheus 3 (disabled there by default): rejected at parse time. */
   experimental?: boolean;
-  /** Needs native histograms, which Trimtab does not evaluate yet: rejected at evaluation time. */
+  /**
+   * Works on native histograms only. The engine evaluates some (engine.ts NATIVE_HISTOGRAM_FUNCTIONS)
+   * and rejects the others at evaluation time.
+   */
   nativeHistograms?: boolean;
 }
 
@@ -244,7 +247,7 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionDef> = new Map(
     fn('timestamp', [V], V),
     fn('vector', [S], V),
     fn('year', [V], V, { variadic: 1 }),
-    // Native-histogram functions: valid PromQL, not evaluated by Trimtab yet.
+    // Native-histogram functions: histogram_stddev/histogram_stdvar are not evaluated by Trimtab yet.
     fn('histogram_avg', [V], V, { nativeHistograms: true }),
     fn('histogram_count', [V], V, { nativeHistograms: true }),
     fn('histogram_sum', [V], V, { nativeHistograms: true }),

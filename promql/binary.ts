@@ -2,7 +2,7 @@
 // (on/ignoring, group_left/group_right) with Prometheus' cardinality errors.
 
 import type { BinaryExpr, BinaryOp, VectorMatching } from './ast.ts';
-import { executionError } from './errors.ts';
+import { executionError, PromQLError } from './errors.ts';
 import {
   collectSteps,
   countPoints,
@@ -28,6 +28,7 @@ import {
   type Labels,
 } from './labels.ts';
 import { goMod, goPow } from './mathutil.ts';
+import { addHistograms, compactHistogram, copyHistogram, divideHistogram, scaleHistogram, subHistograms, type FloatHistogram } from './native-histogram.ts';
 import { isComparison } from './parse.ts';
 
 /** Operators that change what the metric measures, so the result loses __name__. */
@@ -89,6 +90,31 @@ function elemBinop(op: BinaryOp, l: number, r: number): { v: number; keep: boole
   }
 }
 
+/**
+ * An element operation where at least one operand is a native histogram (Prometheus 3's
+ * vectorElemBinop): histogram + histogram, histogram - histogram, histogram * float, float * histogram,
+ * histogram / float give a histogram; every other combination has no result (Prometheus 3 drops it
+ * with an annotation). `==`/`!=` and `bool` comparisons of histograms are not supported yet.
+ */
+function histogramElemBinop(node: BinaryExpr, l: number, r: number, hl: FloatHistogram | undefined, hr: FloatHistogram | undefined): FloatHistogram | undefined {
+  const op = node.op;
+  if (node.bool || op === '==' || op === '!=') {
+    throw new PromQLError('promql_unsupported', `binary operator "${op}"${node.bool ? ' with bool' : ''} is not supported on native histograms`);
+  }
+  if (hl && hr) {
+    if (op === '+') return compactHistogram(addHistograms(hl, hr));
+    if (op === '-') return compactHistogram(subHistograms(hl, hr));
+    return undefined;
+  }
+  if (hl) {
+    if (op === '*') return scaleHistogram(copyHistogram(hl), r);
+    if (op === '/') return divideHistogram(copyHistogram(hl), r);
+    return undefined;
+  }
+  if (hr && op === '*') return scaleHistogram(copyHistogram(hr), l);
+  return undefined;
+}
+
 export function evalBinary(ev: Steps, node: BinaryExpr, lhs: EvalValue, rhs: EvalValue): EvalValue {
   const ctx = ev.ctx;
   if (lhs.kind === 'scalar' && rhs.kind === 'scalar') {
@@ -119,10 +145,22 @@ function vectorScalar(ev: Steps, node: BinaryExpr, vec: VectorValue, scalar: Sca
   for (const s of vec.series) {
     const ts: number[] = [];
     const vs: number[] = [];
+    const hs: Array<FloatHistogram | undefined> = [];
+    let anyHistogram = false;
     for (let i = 0; i < s.ts.length; i++) {
       const t = s.ts[i]!;
       const sv = scalar.values[stepIndex(ev, t)]!;
       const x = s.vs[i]!;
+      const hx = s.hs?.[i];
+      if (hx) {
+        const h = swap ? histogramElemBinop(node, sv, x, undefined, hx) : histogramElemBinop(node, x, sv, hx, undefined);
+        if (!h) continue;
+        ts.push(t);
+        vs.push(0);
+        hs.push(h);
+        anyHistogram = true;
+        continue;
+      }
       let { v, keep } = swap ? elemBinop(op, sv, x) : elemBinop(op, x, sv);
       // A comparison keeps the vector element's value even when the scalar is on the left.
       if (comparison && swap) v = x;
@@ -133,10 +171,13 @@ function vectorScalar(ev: Steps, node: BinaryExpr, vec: VectorValue, scalar: Sca
       if (!keep) continue;
       ts.push(t);
       vs.push(v);
+      hs.push(undefined);
     }
     if (ts.length > 0) {
       points += ts.length;
-      out.push({ labels: dropName ? dropMetricName(s.labels) : s.labels, ts, vs });
+      const series: StepSeries = { labels: dropName ? dropMetricName(s.labels) : s.labels, ts, vs };
+      if (anyHistogram) series.hs = hs;
+      out.push(series);
     }
   }
   ev.ctx.add(points);
@@ -189,32 +230,36 @@ function vectorVector(ev: Steps, node: BinaryExpr, vm: VectorMatching, lhs: Step
     return collectSteps(ev, (t, _step, out) => {
       lg.gather(t);
       rg.gather(t);
-      const push = (series: StepSeries[], idx: readonly number[], vals: readonly number[], filter: (i: number) => boolean): void => {
-        for (let j = 0; j < idx.length; j++) if (filter(idx[j]!)) out.push({ labels: series[idx[j]!]!.labels, v: vals[j]! });
+      const push = (series: StepSeries[], g: Gatherer, filter: (i: number) => boolean): void => {
+        for (let j = 0; j < g.idx.length; j++) {
+          if (!filter(g.idx[j]!)) continue;
+          const h = g.hvals[j];
+          out.push(h ? { labels: series[g.idx[j]!]!.labels, v: 0, h } : { labels: series[g.idx[j]!]!.labels, v: g.vals[j]! });
+        }
       };
       if (op === 'and') {
         if (lg.idx.length === 0 || rg.idx.length === 0) return;
         clearPresent();
         for (const i of rg.idx) present[rsig[i]!] = 1;
-        push(lhs, lg.idx, lg.vals, (i) => present[lsig[i]!] === 1);
+        push(lhs, lg, (i) => present[lsig[i]!] === 1);
       } else if (op === 'or') {
-        push(lhs, lg.idx, lg.vals, () => true);
+        push(lhs, lg, () => true);
         if (lg.idx.length === 0) {
-          push(rhs, rg.idx, rg.vals, () => true);
+          push(rhs, rg, () => true);
           return;
         }
         if (rg.idx.length === 0) return;
         clearPresent();
         for (const i of lg.idx) present[lsig[i]!] = 1;
-        push(rhs, rg.idx, rg.vals, (i) => present[rsig[i]!] === 0);
+        push(rhs, rg, (i) => present[rsig[i]!] === 0);
       } else {
         if (lg.idx.length === 0 || rg.idx.length === 0) {
-          push(lhs, lg.idx, lg.vals, () => true);
+          push(lhs, lg, () => true);
           return;
         }
         clearPresent();
         for (const i of rg.idx) present[rsig[i]!] = 1;
-        push(lhs, lg.idx, lg.vals, (i) => present[lsig[i]!] === 0);
+        push(lhs, lg, (i) => present[lsig[i]!] === 0);
       }
     });
   }
@@ -273,7 +318,15 @@ function vectorVector(ev: Steps, node: BinaryExpr, vm: VectorMatching, lhs: Step
       const ol = oneSeries[one.idx[oj]!]!.labels;
       const mv = many.vals[j]!;
       const ovv = one.vals[oj]!;
-      let { v, keep } = oneToMany ? elemBinop(op, ovv, mv) : elemBinop(op, mv, ovv);
+      const mh = many.hvals[j];
+      const oh = one.hvals[oj];
+      let h: FloatHistogram | undefined;
+      let keep = true;
+      let v = 0;
+      if (mh || oh) {
+        h = oneToMany ? histogramElemBinop(node, ovv, mv, oh, mh) : histogramElemBinop(node, mv, ovv, mh, oh);
+        keep = h !== undefined;
+      } else ({ v, keep } = oneToMany ? elemBinop(op, ovv, mv) : elemBinop(op, mv, ovv));
       if (node.bool) {
         v = keep ? 1 : 0;
       }
@@ -292,7 +345,7 @@ function vectorVector(ev: Steps, node: BinaryExpr, vm: VectorMatching, lhs: Step
         set.add(mk);
       }
       if (!keep && !node.bool) continue;
-      out.push({ labels: metric, v });
+      out.push(h ? { labels: metric, v: 0, h } : { labels: metric, v });
     }
   });
 }

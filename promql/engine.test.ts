@@ -545,7 +545,7 @@ describe('limits, cancellation, unsupported features', () => {
   it('names native-histogram functions it does not evaluate', async () => {
     const e = await errorOf(engine.instantQuery(q, 'histogram_count(rate(x[1m]))', 0));
     expect(e.errorType).toBe('execution');
-    expect(e.message).toBe('function "histogram_count" is not supported: Trimtab does not evaluate native histograms yet');
+    expect(e.message).toBe('function "histogram_count" is not supported: native histograms are not enabled in this Trimtab engine');
   });
 
   it('passes matchers, time range and hints to the queryable', async () => {

@@ -14,6 +14,7 @@ import { evalAggregate } from './aggregations.ts';
 import { evalBinary } from './binary.ts';
 import { canceledError, executionError, PromQLError, timeoutError } from './errors.ts';
 import {
+  assertNoHistograms,
   collectSteps,
   countPoints,
   Gatherer,
@@ -29,7 +30,8 @@ import {
 } from './eval.ts';
 import { dateOfTimestamp, dateOfValue, DATE_FUNCTIONS, labelJoiner, labelReplacer, MATH_FUNCTIONS, round, type LabelReplacer } from './functions.ts';
 import { histogramQuantile } from './histogram.ts';
-import { compareLabels, dropMetricName, type Labels } from './labels.ts';
+import { compareLabels, dropMetricName, labelsKey, LabelsBuilder, type Labels } from './labels.ts';
+import { nativeHistogramFraction, nativeHistogramQuantile, type FloatHistogram } from './native-histogram.ts';
 import { parse } from './parse.ts';
 import type { Queryable } from './queryable.ts';
 import { evalMatrixSelector, evalRangeFunction, evalSubqueryMatrix, evalVectorSelector, labelsForAbsent, type SubqueryEvaluator } from './selectors.ts';
@@ -44,6 +46,13 @@ export interface EngineOptions {
   timeout?: number;
   /** Step of subqueries written without one (`x[1h:]`), ms; Prometheus uses the global evaluation interval. Default 1m. */
   noStepSubqueryInterval?: number | ((rangeMs: number) => number);
+  /**
+   * Read and evaluate native histograms (default false). Off, the engine behaves as before it knew
+   * them: histogram samples are invisible (queryables are told not to read them) and the
+   * native-histogram functions fail naming themselves. On, callers must handle histogram samples in
+   * results (Sample.h / Point.h, where v is meaningless).
+   */
+  nativeHistograms?: boolean;
 }
 
 export interface QueryOptions {
@@ -77,12 +86,14 @@ export class Engine {
   readonly lookbackDelta: number;
   readonly maxSamples: number;
   readonly timeout: number;
+  readonly nativeHistograms: boolean;
   private readonly noStepInterval: (rangeMs: number) => number;
 
   constructor(options: EngineOptions = {}) {
     this.lookbackDelta = options.lookbackDelta ?? DEFAULT_LOOKBACK_DELTA;
     this.maxSamples = options.maxSamples ?? DEFAULT_MAX_SAMPLES;
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
+    this.nativeHistograms = options.nativeHistograms ?? false;
     const ns = options.noStepSubqueryInterval ?? 60_000;
     this.noStepInterval = typeof ns === 'number' ? () => ns : ns;
     for (const [k, v] of Object.entries({ lookbackDelta: this.lookbackDelta, maxSamples: this.maxSamples, timeout: this.timeout })) {
@@ -113,7 +124,7 @@ export class Engine {
     if (!instant && type !== 'vector' && type !== 'scalar') {
       throw new PromQLError('promql_bad_query', `invalid expression type "${type === 'matrix' ? 'range vector' : type}" for range query, must be Scalar or instant Vector`);
     }
-    assertSupported(expr);
+    assertSupported(expr, this.nativeHistograms);
     const lookbackDelta = options.lookbackDelta && options.lookbackDelta > 0 ? options.lookbackDelta : this.lookbackDelta;
     // One signal for the Queryable: aborted by the caller's signal or by the timeout.
     const controller = new AbortController();
@@ -152,6 +163,7 @@ export class Engine {
       queryEnd: end,
       noStepSubqueryInterval: this.noStepInterval,
       hints: selectorHints(expr),
+      nativeHistograms: this.nativeHistograms,
     });
     const ev = new Evaluator(ctx, start, end, instant ? 1 : step);
     let value: EvalValue;
@@ -172,11 +184,18 @@ export class Engine {
   }
 }
 
-/** Rejects what parses but Trimtab cannot evaluate yet, naming it. */
-function assertSupported(expr: Expr): void {
+/** Native-histogram functions the engine evaluates; the others are rejected by name. */
+const NATIVE_HISTOGRAM_FUNCTIONS = new Set(['histogram_count', 'histogram_sum', 'histogram_avg', 'histogram_fraction']);
+
+/** Rejects what parses but Trimtab cannot evaluate (yet, or with native histograms off), naming it. */
+function assertSupported(expr: Expr, nativeHistograms: boolean): void {
   walk(expr, (n) => {
-    if (n.type === 'Call' && n.func.nativeHistograms) {
-      throw new PromQLError('promql_unsupported', `function "${n.func.name}" is not supported: Trimtab does not evaluate native histograms yet`);
+    if (n.type !== 'Call' || !n.func.nativeHistograms) return;
+    if (!nativeHistograms) {
+      throw new PromQLError('promql_unsupported', `function "${n.func.name}" is not supported: native histograms are not enabled in this Trimtab engine`);
+    }
+    if (!NATIVE_HISTOGRAM_FUNCTIONS.has(n.func.name)) {
+      throw new PromQLError('promql_unsupported', `function "${n.func.name}" is not supported: Trimtab does not evaluate this native-histogram function yet`);
     }
   });
 }
@@ -216,21 +235,31 @@ function toQueryValue(v: EvalValue, instant: boolean, t: number, step: number): 
     case 'matrix': {
       const series = v.series.map((s) => ({
         metric: s.labels,
-        points: Array.from({ length: s.ts.length }, (_, i) => ({ t: s.ts[i]!, v: s.vs[i]! })),
+        points: Array.from({ length: s.ts.length }, (_, i) => point(s.ts[i]!, s.vs[i]!, s.hs?.[i])),
       }));
       return { resultType: 'matrix', result: series };
     }
     case 'vector': {
       if (instant) {
-        return { resultType: 'vector', result: v.series.map((s) => ({ metric: s.labels, t, v: s.vs[0]! })) };
+        return {
+          resultType: 'vector',
+          result: v.series.map((s) => {
+            const h = s.hs?.[0];
+            return h ? { metric: s.labels, t, v: 0, h } : { metric: s.labels, t, v: s.vs[0]! };
+          }),
+        };
       }
       const series = v.series
         .filter((s) => s.ts.length > 0)
-        .map((s) => ({ metric: s.labels, points: s.ts.map((pt, i) => ({ t: pt, v: s.vs[i]! })) }))
+        .map((s) => ({ metric: s.labels, points: s.ts.map((pt, i) => point(pt, s.vs[i]!, s.hs?.[i])) }))
         .sort((a, b) => compareLabels(a.metric, b.metric));
       return { resultType: 'matrix', result: series };
     }
   }
+}
+
+function point(t: number, v: number, h: FloatHistogram | undefined): { t: number; v: number; h?: FloatHistogram } {
+  return h ? { t, v: 0, h } : { t, v };
 }
 
 class Evaluator implements Steps, SubqueryEvaluator {
@@ -267,6 +296,7 @@ class Evaluator implements Steps, SubqueryEvaluator {
       case 'UnaryExpr': {
         const v = await this.eval(e.expr);
         if (e.op === '+') return v;
+        assertNoHistograms(v, 'unary minus');
         if (v.kind === 'scalar') return { kind: 'scalar', values: v.values.map((x) => -x) };
         if (v.kind !== 'vector') throw executionError('unary expression only allowed on expressions of type scalar or instant vector');
         const series = v.series.map((s) => ({ labels: dropMetricName(s.labels), ts: s.ts, vs: s.vs.map((x) => -x) }));
@@ -292,9 +322,14 @@ class Evaluator implements Steps, SubqueryEvaluator {
     }
   }
 
-  private async vector(e: Expr): Promise<VectorValue> {
+  /**
+   * Evaluates an instant-vector argument. `what` names the operation when it does not take native
+   * histograms (they are then an error); null lets them through.
+   */
+  private async vector(e: Expr, what: string | null): Promise<VectorValue> {
     const v = await this.eval(e);
     if (v.kind !== 'vector') throw executionError(`expected instant vector, got ${v.kind}`);
+    if (what !== null) assertNoHistograms(v, what);
     return v;
   }
 
@@ -313,7 +348,7 @@ class Evaluator implements Steps, SubqueryEvaluator {
     } else if (e.param) {
       param = await this.scalarArg(e.param);
     }
-    const input = await this.vector(e.expr);
+    const input = await this.vector(e.expr, null); // evalAggregate checks which operators take histograms
     return evalAggregate(this, e, input, param);
   }
 
@@ -345,8 +380,8 @@ class Evaluator implements Steps, SubqueryEvaluator {
         });
         const replacer: LabelReplacer =
           name === 'label_replace' ? labelReplacer(strs[0]!, strs[1]!, strs[2]!, strs[3]!) : labelJoiner(strs[0]!, strs[1]!, strs.slice(2));
-        const v = await this.vector(args[0]!);
-        const series = v.series.map((s) => ({ labels: replacer(s.labels), ts: s.ts, vs: s.vs }));
+        const v = await this.vector(args[0]!, null);
+        const series = v.series.map((s) => (s.hs ? { labels: replacer(s.labels), ts: s.ts, vs: s.vs, hs: s.hs } : { labels: replacer(s.labels), ts: s.ts, vs: s.vs }));
         return { kind: 'vector', series: mergeSameLabelset(series) };
       }
       case 'timestamp': {
@@ -355,7 +390,7 @@ class Evaluator implements Steps, SubqueryEvaluator {
           const v = await evalVectorSelector(this, arg, true);
           return { kind: 'vector', series: mergeSameLabelset(v.series.map((s) => ({ ...s, labels: dropMetricName(s.labels) }))) };
         }
-        const v = await this.vector(arg);
+        const v = await this.vector(arg, null);
         // The timestamp of a computed sample is the evaluation time.
         return this.mapVector(v, (_x, t) => t / 1000);
       }
@@ -374,7 +409,7 @@ class Evaluator implements Steps, SubqueryEvaluator {
         return { kind: 'vector', series };
       }
       case 'scalar': {
-        const v = await this.vector(args[0]!);
+        const v = await this.vector(args[0]!, 'function "scalar"');
         const g = new Gatherer(v.series);
         const out = this.scalar((t) => {
           g.gather(t);
@@ -384,7 +419,7 @@ class Evaluator implements Steps, SubqueryEvaluator {
         return out;
       }
       case 'absent': {
-        const v = await this.vector(args[0]!);
+        const v = await this.vector(args[0]!, null);
         const labels = labelsForAbsent(args[0]!);
         const g = new Gatherer(v.series);
         const series = collectSteps(this, (t, _s, out) => {
@@ -396,7 +431,7 @@ class Evaluator implements Steps, SubqueryEvaluator {
       }
       case 'sort':
       case 'sort_desc': {
-        const v = await this.vector(args[0]!);
+        const v = await this.vector(args[0]!, `function "${name}"`);
         if (this.start !== this.end) return v; // order only exists in instant results
         const asc = name === 'sort';
         const series = v.series.slice().sort((a, b) => {
@@ -409,32 +444,74 @@ class Evaluator implements Steps, SubqueryEvaluator {
       }
       case 'histogram_quantile': {
         const q = await this.scalarArg(args[0]!);
-        const v = await this.vector(args[1]!);
+        const v = await this.vector(args[1]!, null);
         const bad = [...q.values].find((x) => x !== x || x < 0 || x > 1);
         if (bad !== undefined) this.ctx.annotate('warning', `quantile value should be between 0 and 1, got ${formatValue(bad)}`, args[0]!);
         const g = new Gatherer(v.series);
         const samples: Array<{ labels: Labels; v: number }> = [];
+        const natives: Array<{ labels: Labels; h: FloatHistogram }> = [];
         const series = collectSteps(this, (t, step, out) => {
           g.gather(t);
           samples.length = 0;
-          for (let j = 0; j < g.idx.length; j++) samples.push({ labels: v.series[g.idx[j]!]!.labels, v: g.vals[j]! });
-          for (const r of histogramQuantile(
-            q.values[step]!,
-            samples,
-            (l) => this.ctx.annotate('warning', `bucket label "le" is missing or has a malformed value of "${l.find((x) => x.name === 'le')?.value ?? ''}"`, args[1]!),
-            () => this.ctx.annotate('info', 'input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)', args[1]!),
-          )) {
-            out.push(r);
+          natives.length = 0;
+          for (let j = 0; j < g.idx.length; j++) {
+            const h = g.hvals[j];
+            if (h) natives.push({ labels: v.series[g.idx[j]!]!.labels, h });
+            else samples.push({ labels: v.series[g.idx[j]!]!.labels, v: g.vals[j]! });
           }
+          const classic = [
+            ...histogramQuantile(
+              q.values[step]!,
+              samples,
+              (l) => this.ctx.annotate('warning', `bucket label "le" is missing or has a malformed value of "${l.find((x) => x.name === 'le')?.value ?? ''}"`, args[1]!),
+              () => this.ctx.annotate('info', 'input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)', args[1]!),
+            ),
+          ];
+          if (natives.length === 0) {
+            for (const r of classic) out.push(r);
+            return;
+          }
+          // A native histogram with the labels of classic buckets (without le): neither is evaluated.
+          const classicKeys = new Map(classic.map((r, i) => [labelsKey(r.labels), i]));
+          const dropped = new Set<number>();
+          const nativeOut: Array<{ labels: Labels; v: number }> = [];
+          for (const n of natives) {
+            const labels = new LabelsBuilder(n.labels).del('le').labels();
+            const key = labelsKey(dropMetricName(labels));
+            const clash = classicKeys.get(key);
+            if (clash !== undefined) {
+              dropped.add(clash);
+              this.ctx.annotate('warning', `vector contains a mix of histograms with and without buckets for metric name "${n.labels.find((l) => l.name === '__name__')?.value ?? ''}"`, args[1]!);
+              continue;
+            }
+            nativeOut.push({ labels: dropMetricName(n.labels), v: nativeHistogramQuantile(q.values[step]!, n.h) });
+          }
+          classic.forEach((r, i) => {
+            if (!dropped.has(i)) out.push(r);
+          });
+          for (const r of nativeOut) out.push(r);
         });
         this.ctx.release(countPoints(v));
         return { kind: 'vector', series };
+      }
+      case 'histogram_count':
+      case 'histogram_sum':
+      case 'histogram_avg': {
+        const v = await this.vector(args[0]!, null);
+        const f = name === 'histogram_count' ? (h: FloatHistogram) => h.count : name === 'histogram_sum' ? (h: FloatHistogram) => h.sum : (h: FloatHistogram) => h.sum / h.count;
+        return this.mapHistograms(v, (h) => f(h));
+      }
+      case 'histogram_fraction': {
+        const lower = await this.scalarArg(args[0]!);
+        const upper = await this.scalarArg(args[1]!);
+        const v = await this.vector(args[2]!, null);
+        return this.mapHistograms(v, (h, step) => nativeHistogramFraction(lower.values[step]!, upper.values[step]!, h));
       }
       case 'clamp':
       case 'clamp_min':
       case 'clamp_max':
       case 'round': {
-        const v = await this.vector(args[0]!);
+        const v = await this.vector(args[0]!, `function "${name}"`);
         const p1 = args[1] ? await this.scalarArg(args[1]) : null;
         const p2 = args[2] ? await this.scalarArg(args[2]) : null;
         if (name === 'round') return this.mapVector(v, (x, _t, i) => round(x, p1 ? p1.values[i]! : 1));
@@ -453,12 +530,12 @@ class Evaluator implements Steps, SubqueryEvaluator {
         const series = collectSteps(this, (t, _s, out) => out.push({ labels: [], v: dateOfTimestamp(name, t) }));
         return { kind: 'vector', series };
       }
-      const v = await this.vector(args[0]!);
+      const v = await this.vector(args[0]!, `function "${name}"`);
       return this.mapVector(v, (x) => dateOfValue(name, x));
     }
     const math = MATH_FUNCTIONS.get(name);
     if (math) {
-      const v = await this.vector(args[0]!);
+      const v = await this.vector(args[0]!, `function "${name}"`);
       return this.mapVector(v, math);
     }
     // Functions over a range vector.
@@ -469,6 +546,29 @@ class Evaluator implements Steps, SubqueryEvaluator {
       return evalRangeFunction(this, e, matrixIndex, scalars);
     }
     throw new PromQLError('promql_unsupported', `function "${name}" is not supported`);
+  }
+
+  /**
+   * Applies f to every native-histogram point of a vector, giving floats; float points are dropped (as
+   * Prometheus' histogram_* functions do) and so is the metric name.
+   */
+  private mapHistograms(v: VectorValue, f: (h: FloatHistogram, step: number) => number): VectorValue {
+    const out: StepSeries[] = [];
+    for (const s of v.series) {
+      if (!s.hs) continue;
+      const ts: number[] = [];
+      const vs: number[] = [];
+      for (let i = 0; i < s.ts.length; i++) {
+        const h = s.hs[i];
+        if (!h) continue;
+        ts.push(s.ts[i]!);
+        vs.push(f(h, stepIndex(this, s.ts[i]!)));
+      }
+      if (ts.length > 0) out.push({ labels: dropMetricName(s.labels), ts, vs });
+    }
+    this.ctx.release(countPoints(v));
+    this.ctx.add(out.reduce((n, s) => n + s.ts.length, 0));
+    return { kind: 'vector', series: mergeSameLabelset(out) };
   }
 
   /**

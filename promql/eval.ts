@@ -5,6 +5,7 @@
 import type { AtModifier, Expr, VectorSelector } from './ast.ts';
 import { canceledError, executionError, PromQLError, timeoutError, tooManySamples } from './errors.ts';
 import { labelsKey, type Labels } from './labels.ts';
+import type { FloatHistogram } from './native-histogram.ts';
 import type { Queryable } from './queryable.ts';
 
 /**
@@ -15,6 +16,11 @@ export interface StepSeries {
   labels: Labels;
   ts: number[];
   vs: number[];
+  /**
+   * Native histograms: when present (same length as ts), a defined hs[i] makes point i a histogram
+   * sample (vs[i] is then meaningless). Absent on series of floats only.
+   */
+  hs?: Array<FloatHistogram | undefined>;
 }
 
 /** Raw samples of one series (a range vector), timestamps are sample timestamps. */
@@ -22,6 +28,26 @@ export interface RawSeries {
   labels: Labels;
   ts: ArrayLike<number>;
   vs: ArrayLike<number>;
+  /** As StepSeries.hs: a defined hs[i] makes sample i a native histogram. */
+  hs?: ArrayLike<FloatHistogram | undefined>;
+}
+
+/** True if any point of the value is a native histogram. */
+export function hasHistograms(v: EvalValue): boolean {
+  if (v.kind !== 'vector' && v.kind !== 'matrix') return false;
+  for (const s of v.series) {
+    if (!s.hs) continue;
+    for (let i = 0; i < s.hs.length; i++) if (s.hs[i] !== undefined) return true;
+  }
+  return false;
+}
+
+/**
+ * Fails, naming the operation, when a value holds native histograms that the operation does not
+ * evaluate (yet): better an error than a histogram silently read as a float.
+ */
+export function assertNoHistograms(v: EvalValue, what: string): void {
+  if (hasHistograms(v)) throw new PromQLError('promql_unsupported', `${what} is not supported on native histograms`);
 }
 
 export type EvalValue =
@@ -51,6 +77,8 @@ export interface QueryContextInit {
   queryEnd: number;
   noStepSubqueryInterval: (rangeMs: number) => number;
   hints: WeakMap<VectorSelector, SelectorHints>;
+  /** Whether native-histogram samples are read and evaluated (EngineOptions.nativeHistograms). */
+  nativeHistograms: boolean;
 }
 
 /** State shared by all evaluators (the query's and its subqueries') of one query. */
@@ -65,6 +93,7 @@ export class QueryContext {
   readonly queryEnd: number;
   readonly noStepSubqueryInterval: (rangeMs: number) => number;
   readonly hints: WeakMap<VectorSelector, SelectorHints>;
+  readonly nativeHistograms: boolean;
   readonly warnings = new Set<string>();
   readonly infos = new Set<string>();
   /** Samples currently held in memory (loaded or produced), as Prometheus counts them, plus raw data. */
@@ -85,6 +114,7 @@ export class QueryContext {
     this.queryEnd = init.queryEnd;
     this.noStepSubqueryInterval = init.noStepSubqueryInterval;
     this.hints = init.hints;
+    this.nativeHistograms = init.nativeHistograms;
   }
 
   /** Accounts n more samples in memory; throws when over the limit. */
@@ -178,6 +208,8 @@ export class Gatherer {
   private readonly pos: Int32Array;
   readonly idx: number[] = [];
   readonly vals: number[] = [];
+  /** The histogram of each gathered point (undefined for floats). */
+  readonly hvals: Array<FloatHistogram | undefined> = [];
   constructor(series: readonly StepSeries[]) {
     this.series = series;
     this.pos = new Int32Array(series.length);
@@ -186,6 +218,7 @@ export class Gatherer {
   gather(t: number): void {
     this.idx.length = 0;
     this.vals.length = 0;
+    this.hvals.length = 0;
     const series = this.series;
     const pos = this.pos;
     for (let i = 0; i < series.length; i++) {
@@ -194,6 +227,7 @@ export class Gatherer {
       if (p < s.ts.length && s.ts[p] === t) {
         this.idx.push(i);
         this.vals.push(s.vs[p]!);
+        this.hvals.push(s.hs ? s.hs[p] : undefined);
         pos[i] = p + 1;
       }
     }
@@ -203,6 +237,8 @@ export class Gatherer {
 export interface OutSample {
   labels: Labels;
   v: number;
+  /** A native-histogram result (v is then ignored). */
+  h?: FloatHistogram;
 }
 
 const DUPLICATE_LABELSET = 'vector cannot contain metrics with the same labelset';
@@ -226,7 +262,7 @@ export function collectSteps(ev: Steps, produce: (t: number, step: number, out: 
         seen.add(k);
       }
     }
-    return out.map((s) => ({ labels: s.labels, ts: [ev.start], vs: [s.v] }));
+    return out.map((s) => (s.h ? { labels: s.labels, ts: [ev.start], vs: [0], hs: [s.h] } : { labels: s.labels, ts: [ev.start], vs: [s.v] }));
   }
   const byKey = new Map<string, StepSeries>();
   for (let step = 0, t = ev.start; t <= ev.end; step++, t += ev.interval) {
@@ -243,8 +279,10 @@ export function collectSteps(ev: Steps, produce: (t: number, step: number, out: 
       } else if (series.ts[series.ts.length - 1] === t) {
         throw executionError(DUPLICATE_LABELSET);
       }
+      if (s.h && !series.hs) series.hs = new Array<FloatHistogram | undefined>(series.ts.length).fill(undefined);
       series.ts.push(t);
       series.vs.push(s.v);
+      if (series.hs) series.hs.push(s.h);
     }
   }
   return [...byKey.values()];
@@ -273,11 +311,13 @@ export function mergeSameLabelset(series: StepSeries[]): StepSeries[] {
       out.push(list[0]!);
       continue;
     }
-    const points: Array<[number, number]> = [];
-    for (const s of list) for (let i = 0; i < s.ts.length; i++) points.push([s.ts[i]!, s.vs[i]!]);
+    const points: Array<[number, number, FloatHistogram | undefined]> = [];
+    for (const s of list) for (let i = 0; i < s.ts.length; i++) points.push([s.ts[i]!, s.vs[i]!, s.hs?.[i]]);
     points.sort((a, b) => a[0] - b[0]);
     for (let i = 1; i < points.length; i++) if (points[i]![0] === points[i - 1]![0]) throw executionError(DUPLICATE_LABELSET);
-    out.push({ labels: list[0]!.labels, ts: points.map((p) => p[0]), vs: points.map((p) => p[1]) });
+    const merged: StepSeries = { labels: list[0]!.labels, ts: points.map((p) => p[0]), vs: points.map((p) => p[1]) };
+    if (points.some((p) => p[2] !== undefined)) merged.hs = points.map((p) => p[2]);
+    out.push(merged);
   }
   return out;
 }

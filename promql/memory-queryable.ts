@@ -1,8 +1,10 @@
-// An in-memory Queryable for tests and fixtures: series with float samples, matched with Prometheus'
-// matcher semantics, sliced to the requested time range without copying.
+// An in-memory Queryable for tests and fixtures: series with float samples and native-histogram
+// samples, matched with Prometheus' matcher semantics, sliced to the requested time range without
+// copying.
 
 import type { Label } from '../protocol/types.ts';
 import { compileMatcher, compareLabels, labelsKey, matchesLabels, normalizeLabels, type LabelMatcher, type Labels } from './labels.ts';
+import type { FloatHistogram } from './native-histogram.ts';
 import type { Queryable, SelectOptions, Series } from './queryable.ts';
 import { bitsView, STALE_NAN_HI, STALE_NAN_LO } from './value.ts';
 
@@ -15,6 +17,9 @@ interface StoredSeries {
   timestamps: Float64Array;
   values: Float64Array;
   length: number;
+  /** Native-histogram samples (addHistograms). */
+  histogramTimestamps?: Float64Array;
+  histograms?: FloatHistogram[];
 }
 
 export class MemoryQueryable implements Queryable {
@@ -86,6 +91,28 @@ export class MemoryQueryable implements Queryable {
     return this;
   }
 
+  /**
+   * Sets the native-histogram samples of a series (created without floats when new; its floats are
+   * kept). Samples must be in increasing timestamp order and not at the time of a float sample.
+   */
+  addHistograms(labels: readonly Label[] | Record<string, string>, samples: ReadonlyArray<readonly [number, FloatHistogram]>): this {
+    const ls = normalizeLabels(Array.isArray(labels) ? labels : Object.entries(labels).map(([name, value]) => ({ name, value })));
+    const key = labelsKey(ls);
+    let s = this.series.get(key);
+    if (!s) {
+      s = { labels: ls, timestamps: new Float64Array(0), values: new Float64Array(0), length: 0 };
+      this.series.set(key, s);
+    }
+    const ts = new Float64Array(samples.length);
+    samples.forEach(([t], i) => {
+      if (i > 0 && t <= ts[i - 1]!) throw new Error(`histogram samples of ${key} are not in increasing timestamp order`);
+      ts[i] = t;
+    });
+    s.histogramTimestamps = ts;
+    s.histograms = samples.map(([, h]) => h);
+    return this;
+  }
+
   get size(): number {
     return this.series.size;
   }
@@ -100,12 +127,23 @@ export class MemoryQueryable implements Queryable {
       const ts = s.timestamps.subarray(0, s.length);
       const lo = lowerBound(ts, minT);
       const hi = lowerBound(ts, maxT + 1);
-      if (hi <= lo) continue;
-      yield {
+      let hlo = 0;
+      let hhi = 0;
+      if (s.histogramTimestamps) {
+        hlo = lowerBound(s.histogramTimestamps, minT);
+        hhi = lowerBound(s.histogramTimestamps, maxT + 1);
+      }
+      if (hi <= lo && hhi <= hlo) continue;
+      const out: Series = {
         labels: s.labels.map((l) => ({ name: l.name, value: l.value })),
-        timestamps: s.timestamps.subarray(lo, hi),
-        values: s.values.subarray(lo, hi),
+        timestamps: s.timestamps.subarray(lo, Math.max(lo, hi)),
+        values: s.values.subarray(lo, Math.max(lo, hi)),
       };
+      if (hhi > hlo) {
+        out.histogramTimestamps = s.histogramTimestamps!.subarray(hlo, hhi);
+        out.histograms = s.histograms!.slice(hlo, hhi);
+      }
+      yield out;
     }
   }
 }

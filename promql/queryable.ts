@@ -9,10 +9,11 @@
 
 import type { Label } from '../protocol/types.ts';
 import type { LabelMatcher } from '../storage/types.ts';
+import type { FloatHistogram } from './native-histogram.ts';
 
 export type { Label, LabelMatcher };
 
-/** One series and its float samples within the requested time range. */
+/** One series and its float samples (and native-histogram samples, if any) within the requested time range. */
 export interface Series {
   /** Sorted by name (byte order); includes __name__; no empty values. */
   labels: Label[];
@@ -23,6 +24,14 @@ export interface Series {
    * 0x7ff0000000000002 (see value.ts: isStaleAt/writeStaleMarker); any other NaN is an ordinary value.
    */
   values: Float64Array;
+  /**
+   * Native-histogram samples of the series, if it has any in the range: timestamps strictly increasing
+   * (histogramTimestamps[i] is the time of histograms[i]). A series may have floats and histograms
+   * (e.g. after its type changed); a timestamp carries at most one of them. A series with histograms
+   * only has empty timestamps/values. The engine never modifies the histograms it is given.
+   */
+  histogramTimestamps?: Float64Array;
+  histograms?: FloatHistogram[];
 }
 
 /** What the engine will do with the selected data, so that storage can push work down (optional). */
@@ -43,6 +52,11 @@ export interface SelectHints {
 
 export interface SelectOptions {
   hints?: SelectHints;
+  /**
+   * False when the engine ignores native histograms (EngineOptions.nativeHistograms off): the queryable
+   * need not read them. Absent or true: histograms must be returned.
+   */
+  histograms?: boolean;
   /** Aborted when the query is canceled or times out; implementations should stop work. */
   signal?: AbortSignal;
 }

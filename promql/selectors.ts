@@ -10,6 +10,7 @@ import { unwrapParens } from './ast.ts';
 import { PromQLError } from './errors.ts';
 import {
   assertUniqueLabelsets,
+  hasHistograms,
   type EvalValue,
   type QueryContext,
   type RawSeries,
@@ -20,8 +21,14 @@ import {
 } from './eval.ts';
 import { RANGE_FUNCTIONS, type WindowInfo } from './functions.ts';
 import { compareLabels, dropMetricName, getLabel, LabelsBuilder, METRIC_NAME, normalizeLabels, type Labels } from './labels.ts';
+import { histogramRate, isStaleHistogram, type FloatHistogram } from './native-histogram.ts';
 import type { Series } from './queryable.ts';
-import { bitsView, isStaleAt } from './value.ts';
+import { bitsView, isStaleAt, STALE_NAN_HI, STALE_NAN_LO } from './value.ts';
+
+/** Range functions that evaluate native histograms; any other fails on a series with histograms. */
+const HISTOGRAM_RANGE_FUNCTIONS = new Set(['rate', 'increase', 'delta', 'last_over_time', 'count_over_time', 'present_over_time', 'absent_over_time']);
+/** Of those, the ones that only count samples, whatever their type. */
+const COUNTING_RANGE_FUNCTIONS = new Set(['count_over_time', 'present_over_time', 'absent_over_time']);
 
 export interface SubqueryEvaluator extends Steps {
   evalSubquery(node: SubqueryExpr): Promise<StepSeries[]>;
@@ -34,7 +41,7 @@ async function* select(ctx: QueryContext, ev: Steps, vs: VectorSelector, minT: n
   ctx.check('query execution');
   let iterable: AsyncIterable<Series>;
   try {
-    iterable = ctx.queryable.select(vs.matchers, minT, maxT, { hints, signal: ctx.signal });
+    iterable = ctx.queryable.select(vs.matchers, minT, maxT, { hints, signal: ctx.signal, histograms: ctx.nativeHistograms });
   } catch (err) {
     throw storageError(ctx, err);
   }
@@ -63,8 +70,14 @@ async function* select(ctx: QueryContext, ev: Steps, vs: VectorSelector, minT: n
       }
       if (r.done) return;
       ctx.check('query execution');
-      ctx.samplesLoaded += r.value.timestamps.length;
-      yield r.value;
+      let series = r.value;
+      if (!ctx.nativeHistograms && series.histogramTimestamps) {
+        // Native histograms off: the series as if it had none (as before Trimtab evaluated them).
+        if (series.timestamps.length === 0) continue;
+        series = { labels: series.labels, timestamps: series.timestamps, values: series.values };
+      }
+      ctx.samplesLoaded += series.timestamps.length + (series.histogramTimestamps?.length ?? 0);
+      yield series;
     }
   } finally {
     ctx.signal?.removeEventListener('abort', onAbort!);
@@ -77,6 +90,50 @@ function storageError(ctx: QueryContext, err: unknown): Error {
   if (err instanceof PromQLError) return err;
   if (ctx.signal?.aborted) return ctx.abortError('query execution');
   return new PromQLError('promql_storage', `expanding series: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
+/**
+ * A series' floats and histograms merged in time order (no copy when it has no histograms). A stale
+ * histogram (stale-NaN sum) becomes a float stale marker, so staleness is handled in one place.
+ */
+interface Merged {
+  ts: ArrayLike<number>;
+  /** Float values with their bit patterns (stale markers); 0 where the sample is a histogram. */
+  values: Float64Array;
+  hs: Array<FloatHistogram | undefined> | null;
+}
+
+function mergeSamples(s: Series): Merged {
+  const hts = s.histogramTimestamps;
+  if (!hts || hts.length === 0 || !s.histograms) return { ts: s.timestamps, values: s.values, hs: null };
+  const fts = s.timestamps;
+  const n = fts.length + hts.length;
+  const ts = new Float64Array(n);
+  const values = new Float64Array(n);
+  const hs = new Array<FloatHistogram | undefined>(n).fill(undefined);
+  const src = bitsView(s.values);
+  const dst = bitsView(values);
+  let i = 0;
+  let j = 0;
+  for (let k = 0; k < n; k++) {
+    if (j >= hts.length || (i < fts.length && fts[i]! < hts[j]!)) {
+      ts[k] = fts[i]!;
+      dst[2 * k] = src[2 * i]!;
+      dst[2 * k + 1] = src[2 * i + 1]!;
+      i++;
+    } else if (i < fts.length && fts[i] === hts[j]) {
+      throw new PromQLError('promql_storage', 'storage returned a float and a histogram sample at the same time for one series');
+    } else {
+      ts[k] = hts[j]!;
+      const h = s.histograms[j]!;
+      if (isStaleHistogram(h)) {
+        dst[2 * k] = STALE_NAN_LO;
+        dst[2 * k + 1] = STALE_NAN_HI;
+      } else hs[k] = h;
+      j++;
+    }
+  }
+  return { ts, values, hs };
 }
 
 function refTime(ctx: QueryContext, at: AtModifier | null, t: number, offset: number): number {
@@ -94,18 +151,28 @@ export async function evalVectorSelector(ev: Steps, vs: VectorSelector, timestam
   const maxT = refTime(ctx, vs.at, ev.end, vs.offset);
   const out: StepSeries[] = [];
   for await (const s of select(ctx, ev, vs, minT, maxT, 0)) {
-    const n = s.timestamps.length;
+    const { ts, values, hs } = mergeSamples(s);
+    const n = ts.length;
     ctx.add(n);
-    const ts = s.timestamps;
-    const values = s.values;
     let bits: Uint32Array | null = null;
     const outTs: number[] = [];
     const outVs: number[] = [];
+    const outHs: Array<FloatHistogram | undefined> = [];
+    let anyHistogram = false;
+    let pickedHistogram: FloatHistogram | undefined;
     const pick = (ref: number, k: number): number | undefined => {
       // k = number of samples with timestamp <= ref.
+      pickedHistogram = undefined;
       if (k === 0) return undefined;
       const i = k - 1;
       if (ts[i]! <= ref - lookback) return undefined;
+      const h = hs?.[i];
+      if (h) {
+        if (timestamps) return ts[i]! / 1000;
+        pickedHistogram = h;
+        anyHistogram = true;
+        return 0;
+      }
       const v = values[i]!;
       if (v !== v) {
         bits ??= bitsView(values);
@@ -122,6 +189,7 @@ export async function evalVectorSelector(ev: Steps, vs: VectorSelector, timestam
         for (let t = ev.start; t <= ev.end; t += ev.interval) {
           outTs.push(t);
           outVs.push(v);
+          outHs.push(pickedHistogram);
         }
       }
     } else {
@@ -133,21 +201,26 @@ export async function evalVectorSelector(ev: Steps, vs: VectorSelector, timestam
         if (v !== undefined) {
           outTs.push(t);
           outVs.push(v);
+          outHs.push(pickedHistogram);
         }
       }
     }
     ctx.release(n);
     if (outTs.length > 0) {
       ctx.add(outTs.length);
-      out.push({ labels: normalizeLabels(s.labels), ts: outTs, vs: outVs });
+      const series: StepSeries = { labels: normalizeLabels(s.labels), ts: outTs, vs: outVs };
+      if (anyHistogram) series.hs = outHs;
+      out.push(series);
     }
   }
   return { kind: 'vector', series: out };
 }
 
 /** The series without stale markers (a copy only when there are any). */
-function withoutStaleMarkers(s: Series): RawSeries {
-  const values = s.values;
+function withoutStaleMarkers(series: Series): RawSeries {
+  const m = mergeSamples(series);
+  const values = m.values;
+  const timestamps = m.ts;
   let bits: Uint32Array | null = null;
   let stale: number[] | null = null;
   for (let i = 0; i < values.length; i++) {
@@ -157,11 +230,12 @@ function withoutStaleMarkers(s: Series): RawSeries {
       if (isStaleAt(bits, i)) (stale ??= []).push(i);
     }
   }
-  const labels = normalizeLabels(s.labels);
-  if (!stale) return { labels, ts: s.timestamps, vs: values };
+  const labels = normalizeLabels(series.labels);
+  if (!stale) return m.hs ? { labels, ts: timestamps, vs: values, hs: m.hs } : { labels, ts: timestamps, vs: values };
   const keep = values.length - stale.length;
   const ts = new Float64Array(keep);
   const vs = new Float64Array(keep);
+  const hs = m.hs ? new Array<FloatHistogram | undefined>(keep).fill(undefined) : null;
   let j = 0;
   let si = 0;
   for (let i = 0; i < values.length; i++) {
@@ -169,11 +243,12 @@ function withoutStaleMarkers(s: Series): RawSeries {
       si++;
       continue;
     }
-    ts[j] = s.timestamps[i]!;
+    ts[j] = timestamps[i]!;
     vs[j] = values[i]!;
+    if (hs) hs[j] = m.hs![i];
     j++;
   }
-  return { labels, ts, vs };
+  return hs ? { labels, ts, vs, hs } : { labels, ts, vs };
 }
 
 /** A range selector evaluated once at an instant query's time: the raw samples (a range vector). */
@@ -195,7 +270,7 @@ export async function evalMatrixSelector(ev: Steps, ms: MatrixSelector): Promise
 /** A subquery evaluated at an instant query's time: the points of its inner evaluation. */
 export async function evalSubqueryMatrix(ev: SubqueryEvaluator, sq: SubqueryExpr): Promise<EvalValue> {
   const inner = await ev.evalSubquery(sq);
-  const out: RawSeries[] = inner.map((s) => ({ labels: s.labels, ts: s.ts, vs: s.vs }));
+  const out: RawSeries[] = inner.map((s) => (s.hs ? { labels: s.labels, ts: s.ts, vs: s.vs, hs: s.hs } : { labels: s.labels, ts: s.ts, vs: s.vs }));
   out.sort((a, b) => compareLabels(a.labels, b.labels));
   return { kind: 'matrix', series: out };
 }
@@ -252,6 +327,9 @@ export async function evalRangeFunction(
   };
   const isRateLike = name === 'rate' || name === 'increase';
   const nonCounterNames = new Set<string>();
+  const mixedNames = new Set<string>();
+  const histogramCapable = HISTOGRAM_RANGE_FUNCTIONS.has(name);
+  const counting = COUNTING_RANGE_FUNCTIONS.has(name);
 
   for await (const s of source as AsyncIterable<RawSeries>) {
     ctx.check();
@@ -262,6 +340,44 @@ export async function evalRangeFunction(
     ctx.add(raw);
     const outTs: number[] = [];
     const outVs: number[] = [];
+    const outHs: Array<FloatHistogram | undefined> = [];
+    const shs = s.hs && hasHistograms({ kind: 'matrix', series: [s] }) ? s.hs : null;
+    if (shs && !histogramCapable) {
+      throw new PromQLError('promql_unsupported', `function "${name}" is not supported on native histograms`);
+    }
+    /** Evaluates the window [lo, hi) for step time t; false when it yields no sample. */
+    const apply = (t: number, lo: number, hi: number): boolean => {
+      if (shs && name === 'last_over_time') {
+        const h = shs[hi - 1];
+        if (h) {
+          outTs.push(t);
+          outVs.push(0);
+          outHs.push(h);
+          return true;
+        }
+      } else if (shs && !counting) {
+        let nh = 0;
+        for (let i = lo; i < hi; i++) if (shs[i] !== undefined) nh++;
+        if (nh > 0) {
+          if (nh !== hi - lo) {
+            mixedNames.add(getLabel(s.labels, METRIC_NAME));
+            return false;
+          }
+          const h = histogramRate(ts, shs, lo, hi, w, name !== 'delta', name === 'rate');
+          if (!h) return false;
+          outTs.push(t);
+          outVs.push(0);
+          outHs.push(h);
+          return true;
+        }
+      }
+      const v = fn(ts, vs, lo, hi, w, params);
+      if (v === undefined) return false;
+      outTs.push(t);
+      outVs.push(v);
+      outHs.push(undefined);
+      return true;
+    };
     if (at) {
       // The window does not move: compute once (at the first step) and repeat.
       const ref = ctx.resolveAt(at) - offset;
@@ -279,13 +395,11 @@ export async function evalRangeFunction(
             w.rangeStart = ref - rangeMs;
             w.rangeEnd = ref;
             ctx.ensureRoom(hi - lo);
-            const v = fn(ts, vs, lo, hi, w, params);
-            if (v === undefined) continue;
-            outTs.push(t);
-            outVs.push(v);
+            apply(t, lo, hi);
           } else if (outVs.length > 0) {
             outTs.push(t);
             outVs.push(outVs[0]!);
+            outHs.push(outHs[0]);
           }
         }
       }
@@ -304,16 +418,15 @@ export async function evalRangeFunction(
         w.evalTs = t;
         w.rangeStart = rangeStart;
         w.rangeEnd = ref;
-        const v = fn(ts, vs, lo, hi, w, params);
-        if (v === undefined) continue;
-        outTs.push(t);
-        outVs.push(v);
+        apply(t, lo, hi);
       }
     }
     ctx.release(raw);
     if (outTs.length > 0) {
       ctx.add(outTs.length);
-      out.push({ labels: dropName ? dropMetricName(s.labels) : s.labels, ts: outTs, vs: outVs });
+      const series: StepSeries = { labels: dropName ? dropMetricName(s.labels) : s.labels, ts: outTs, vs: outVs };
+      if (outHs.some((h) => h !== undefined)) series.hs = outHs;
+      out.push(series);
       if (isRateLike) {
         const metric = getLabel(s.labels, METRIC_NAME);
         if (metric !== '' && !/_(total|sum|count|bucket)$/.test(metric)) nonCounterNames.add(metric);
@@ -321,6 +434,9 @@ export async function evalRangeFunction(
     }
   }
   ctx.release(subqueryPoints);
+  for (const metric of mixedNames) {
+    ctx.annotate('warning', `encountered a mix of histograms and floats for metric name "${metric}"`, call.args[matrixIndex]!);
+  }
   for (const metric of nonCounterNames) {
     ctx.annotate('info', `metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "${metric}"`, call.args[matrixIndex]!);
   }

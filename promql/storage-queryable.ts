@@ -8,10 +8,17 @@
 //
 // Values are copied as typed arrays (byte copies), so NaN payloads such as the stale marker survive.
 //
+// Native histograms are read per batch (readHistograms over the batch's ids and [minT, maxT]), decoded
+// into FloatHistograms and attached to their series; series with histograms only are yielded after the
+// float series of the batch. Unlike float samples, the histograms of a whole batch are held at once.
+// When the engine says it ignores histograms (SelectOptions.histograms === false), none are read.
+//
 // The AbortSignal is checked between series and between pages; when the engine stops iterating (error,
 // timeout, cancellation), the generator's return() runs and storage closes its COPY / transaction.
 
+import { decodeHistogram } from '../protocol/index.ts';
 import type { LabelMatcher, SampleBlock, SeriesReader, SeriesRef, TenantId } from '../storage/types.ts';
+import { fromRemoteWrite, type FloatHistogram } from './native-histogram.ts';
 import type { Queryable, SelectOptions, Series } from './queryable.ts';
 
 /**
@@ -57,18 +64,19 @@ export class StorageQueryable implements Queryable {
     for await (const ref of this.#reader.selectSeries(this.#tenant, matchers, minT, maxT)) {
       batch.push(ref);
       if (batch.length >= this.#batch) {
-        yield* this.#readBatch(batch, minT, maxT, signal);
+        yield* this.#readBatch(batch, minT, maxT, signal, options.histograms !== false);
         batch = [];
       }
       signal?.throwIfAborted();
     }
-    if (batch.length > 0) yield* this.#readBatch(batch, minT, maxT, signal);
+    if (batch.length > 0) yield* this.#readBatch(batch, minT, maxT, signal, options.histograms !== false);
   }
 
-  async *#readBatch(refs: SeriesRef[], minT: number, maxT: number, signal: AbortSignal | undefined): AsyncGenerator<Series> {
+  async *#readBatch(refs: SeriesRef[], minT: number, maxT: number, signal: AbortSignal | undefined, withHistograms: boolean): AsyncGenerator<Series> {
     signal?.throwIfAborted();
     const labelsById = new Map<number, SeriesRef['labels']>();
     for (const r of refs) labelsById.set(r.id, r.labels);
+    const histograms = withHistograms ? await this.#readHistograms(refs, minT, maxT, signal) : new Map<number, { ts: number[]; hs: FloatHistogram[] }>();
     let current = -1;
     let pages: SampleBlock[] = [];
     const finish = (): Series | null => {
@@ -77,6 +85,12 @@ export class StorageQueryable implements Queryable {
       if (!labels) throw new Error(`storage returned samples of series ${current}, which was not requested`);
       const s = mergePages(labels, pages);
       pages = [];
+      const h = histograms.get(current);
+      if (h) {
+        histograms.delete(current);
+        s.histogramTimestamps = Float64Array.from(h.ts);
+        s.histograms = h.hs;
+      }
       return s;
     };
     for await (const block of this.#reader.readSamples(this.#tenant, [...labelsById.keys()], minT, maxT, this.#pageSamples)) {
@@ -91,6 +105,31 @@ export class StorageQueryable implements Queryable {
     }
     const last = finish();
     if (last) yield last;
+    // Series with histograms and no float samples in the range.
+    for (const [id, h] of histograms) {
+      signal?.throwIfAborted();
+      const labels = labelsById.get(id);
+      if (!labels) throw new Error(`storage returned histograms of series ${id}, which was not requested`);
+      yield { labels, timestamps: new Float64Array(0), values: new Float64Array(0), histogramTimestamps: Float64Array.from(h.ts), histograms: h.hs };
+    }
+  }
+
+  /** The native histograms of the batch's series in [minT, maxT], by series id, in time order. */
+  async #readHistograms(refs: SeriesRef[], minT: number, maxT: number, signal: AbortSignal | undefined): Promise<Map<number, { ts: number[]; hs: FloatHistogram[] }>> {
+    const out = new Map<number, { ts: number[]; hs: FloatHistogram[] }>();
+    if (typeof this.#reader.readHistograms !== 'function') return out;
+    for await (const h of this.#reader.readHistograms(this.#tenant, refs.map((r) => r.id), minT, maxT)) {
+      signal?.throwIfAborted();
+      let e = out.get(h.seriesId);
+      if (!e) {
+        e = { ts: [], hs: [] };
+        out.set(h.seriesId, e);
+      }
+      if (e.ts.length > 0 && h.timestamp <= e.ts[e.ts.length - 1]!) throw new Error(`storage returned histograms out of order for series ${h.seriesId}`);
+      e.ts.push(h.timestamp);
+      e.hs.push(fromRemoteWrite(decodeHistogram(h.raw)));
+    }
+    return out;
   }
 }
 

@@ -2,6 +2,7 @@
 
 import type { Labels } from './labels.ts';
 import { labelsToRecord } from './labels.ts';
+import { allBuckets, type FloatHistogram } from './native-histogram.ts';
 
 /** The stale marker Prometheus writes when a series disappears: a NaN with this exact bit pattern. */
 export const STALE_NAN_HI = 0x7ff00000;
@@ -48,11 +49,15 @@ export interface Sample {
   /** Evaluation timestamp, ms. */
   t: number;
   v: number;
+  /** Set when the sample is a native histogram (v is then 0 and meaningless). */
+  h?: FloatHistogram;
 }
 
 export interface Point {
   t: number;
   v: number;
+  /** Set when the point is a native histogram (v is then 0 and meaningless). */
+  h?: FloatHistogram;
 }
 
 export interface RangeSeries {
@@ -93,13 +98,52 @@ export function formatTimestamp(ms: number): number {
   return ms / 1000;
 }
 
-export type ApiVectorSample = { metric: Record<string, string>; value: [number, string] };
-export type ApiMatrixSeries = { metric: Record<string, string>; values: Array<[number, string]> };
+/**
+ * A native histogram in Prometheus' API JSON: count and sum, and the non-empty buckets in ascending
+ * order as [boundaryRule, lower, upper, count], boundaryRule 0 = (lower, upper], 1 = [lower, upper),
+ * 2 = (lower, upper), 3 = [lower, upper]; `buckets` is absent when all are empty.
+ */
+export type ApiHistogram = { count: string; sum: string; buckets?: Array<[number, string, string, string]> };
+export type ApiVectorSample =
+  | { metric: Record<string, string>; value: [number, string] }
+  | { metric: Record<string, string>; histogram: [number, ApiHistogram] };
+/** `values` holds the float points, `histograms` the histogram points; each is present only when non-empty. */
+export type ApiMatrixSeries = {
+  metric: Record<string, string>;
+  values?: Array<[number, string]>;
+  histograms?: Array<[number, ApiHistogram]>;
+};
 export type ApiData =
   | { resultType: 'vector'; result: ApiVectorSample[] }
   | { resultType: 'matrix'; result: ApiMatrixSeries[] }
   | { resultType: 'scalar'; result: [number, string] }
   | { resultType: 'string'; result: [number, string] };
+
+/** A native histogram as Prometheus' API writes it. */
+export function formatHistogram(h: FloatHistogram): ApiHistogram {
+  const out: ApiHistogram = { count: formatValue(h.count), sum: formatValue(h.sum) };
+  const buckets: Array<[number, string, string, string]> = [];
+  for (const b of allBuckets(h)) {
+    if (b.count === 0) continue;
+    const rule = b.lowerInclusive ? (b.upperInclusive ? 3 : 1) : b.upperInclusive ? 0 : 2;
+    buckets.push([rule, formatValue(b.lower), formatValue(b.upper), formatValue(b.count)]);
+  }
+  if (buckets.length > 0) out.buckets = buckets;
+  return out;
+}
+
+function apiMatrixSeries(metric: Labels, points: readonly Point[]): ApiMatrixSeries {
+  const out: ApiMatrixSeries = { metric: labelsToRecord(metric) };
+  const values: Array<[number, string]> = [];
+  const histograms: Array<[number, ApiHistogram]> = [];
+  for (const p of points) {
+    if (p.h) histograms.push([formatTimestamp(p.t), formatHistogram(p.h)]);
+    else values.push([formatTimestamp(p.t), formatValue(p.v)]);
+  }
+  if (values.length > 0 || histograms.length === 0) out.values = values;
+  if (histograms.length > 0) out.histograms = histograms;
+  return out;
+}
 
 /** The `data` member of a Prometheus query API response for a result. */
 export function toApiData(value: QueryValue): ApiData {
@@ -107,18 +151,16 @@ export function toApiData(value: QueryValue): ApiData {
     case 'vector':
       return {
         resultType: 'vector',
-        result: value.result.map((s) => ({
-          metric: labelsToRecord(s.metric),
-          value: [formatTimestamp(s.t), formatValue(s.v)],
-        })),
+        result: value.result.map((s): ApiVectorSample =>
+          s.h
+            ? { metric: labelsToRecord(s.metric), histogram: [formatTimestamp(s.t), formatHistogram(s.h)] }
+            : { metric: labelsToRecord(s.metric), value: [formatTimestamp(s.t), formatValue(s.v)] },
+        ),
       };
     case 'matrix':
       return {
         resultType: 'matrix',
-        result: value.result.map((s) => ({
-          metric: labelsToRecord(s.metric),
-          values: s.points.map((p): [number, string] => [formatTimestamp(p.t), formatValue(p.v)]),
-        })),
+        result: value.result.map((s) => apiMatrixSeries(s.metric, s.points)),
       };
     case 'scalar':
       return { resultType: 'scalar', result: [formatTimestamp(value.result.t), formatValue(value.result.v)] };

@@ -35,7 +35,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startReferencePrometheus(): Promise<ReferencePrometheus> {
+/** `extraArgs` are added to the command line, e.g. `--enable-feature=native-histograms`. */
+export async function startReferencePrometheus(options: { extraArgs?: string[] } = {}): Promise<ReferencePrometheus> {
   const dir = await mkdtemp(join(tmpdir(), 'trimtab-promql-conformance-'));
   const config = join(dir, 'prometheus.yml');
   // evaluation_interval is the step of subqueries written without one (x[10m:]).
@@ -52,6 +53,7 @@ export async function startReferencePrometheus(): Promise<ReferencePrometheus> {
       '--storage.tsdb.retention.time=100y',
       '--query.lookback-delta=5m',
       '--log.level=warn',
+      ...(options.extraArgs ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -172,7 +174,12 @@ export function snappyLiteral(data: Uint8Array): Uint8Array {
 }
 
 export async function remoteWrite(url: string, series: DataSeries[]): Promise<void> {
-  const body = snappyLiteral(encodeWriteRequest(series));
+  await remoteWriteBytes(url, encodeWriteRequest(series));
+}
+
+/** Sends an already encoded (uncompressed) remote-write 1.0 request. */
+export async function remoteWriteBytes(url: string, request: Uint8Array): Promise<void> {
+  const body = snappyLiteral(request);
   const res = await fetch(`${url}/api/v1/write`, {
     method: 'POST',
     headers: {
