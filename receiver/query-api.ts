@@ -380,7 +380,7 @@ export function registerQueryApi(router: Router, options: QueryApiOptions, extra
   for (const [k, v] of Object.entries(limits)) if (!(typeof v === 'number' && v > 0)) throw new RangeError(`query limit ${k} must be a positive number, got ${v}`);
   const maxFormBytes = options.maxFormBytes ?? DEFAULT_MAX_FORM_BYTES;
   const now = options.now ?? Date.now;
-  const defaultEngine = new Engine({ maxSamples: limits.maxSamples, timeout: limits.timeoutMs, lookbackDelta: limits.lookbackDeltaMs });
+  const defaultEngine = new Engine({ maxSamples: limits.maxSamples, timeout: limits.timeoutMs, lookbackDelta: limits.lookbackDeltaMs, nativeHistograms: true });
   const reader = storage.reader;
 
   /** The engine for a request: the configured one, or one with a shorter timeout (the `timeout` parameter). */
@@ -396,7 +396,7 @@ export function registerQueryApi(router: Router, options: QueryApiOptions, extra
     // A deadline already past times out at once, as in Prometheus.
     ms = Math.max(1, Math.min(limits.timeoutMs, ms));
     if (ms === limits.timeoutMs) return defaultEngine;
-    return new Engine({ maxSamples: limits.maxSamples, timeout: ms, lookbackDelta: limits.lookbackDeltaMs });
+    return new Engine({ maxSamples: limits.maxSamples, timeout: ms, lookbackDelta: limits.lookbackDeltaMs, nativeHistograms: true });
   };
 
   const lookbackFor = (params: Params): number | undefined => {
