@@ -63,9 +63,12 @@ export const contractAssembler: RecommendationAssembler = {
     };
     for (const a of sized) {
       const key = identityKey(a.labels);
+      const rightsize = getLabel(a.labels, RECOMMENDATION_LABEL) === 'rightsize';
       const details: RecommendationDetails = {
         current: { request: get('currentRequest', key), limit: get('currentLimit', key) },
-        recommended: { request: get('recommendedRequest', key) ?? (Number.isFinite(a.value) ? a.value : null), limit: get('recommendedLimit', key) },
+        // Only a right-sizing alert's value is a recommended request (the contract); other kinds carry other
+        // numbers (a point count, a usage) that must never pass for one.
+        recommended: { request: get('recommendedRequest', key) ?? (rightsize && Number.isFinite(a.value) ? a.value : null), limit: get('recommendedLimit', key) },
         replicas: get('replicas', key),
         monthlySavings: get('monthlySavings', key),
       };

@@ -228,7 +228,7 @@ export function patchesYaml(records: readonly RecommendationRecord[]): string {
     const header = `# cluster ${first.cluster || '(none)'}: ${first.kind} ${first.namespace}/${first.workload}, ${savings >= 0 ? 'saves' : 'costs'} $${Math.abs(savings).toFixed(2)} per month\n`;
     const target = PATCH_TARGET[first.kind];
     if (!target) {
-      docs.push(`${header}# a ${first.kind || 'bare pod'} cannot be patched in place; set these resources where it is created:\n${stringify(containersOf(list)).replace(/^/gm, '#   ')}`);
+      docs.push(`${header}# a ${first.kind || 'bare pod'} cannot be patched in place; set these resources where it is created:\n${stringify(containersOf(list)).replace(/^(?=.)/gm, '#   ')}`);
       continue;
     }
     let spec: Record<string, unknown> = { containers: containersOf(list) };
