@@ -14,7 +14,7 @@ describe.each(BACKENDS)('native histograms in the query API on %s', (backend) =>
     const res = await fetch(`${r.url}/api/v1/query?${new URLSearchParams({ query: q, time: String(time / 1000) })}`, {
       headers: { authorization: `Bearer ${r.tenants.alpha!.token}` },
     });
-    return { status: res.status, body: await res.json() };
+    return { status: res.status, body: (await res.json()) as any };
   };
 
   beforeAll(async () => {
@@ -64,6 +64,6 @@ describe.each(BACKENDS)('native histograms in the query API on %s', (backend) =>
 
   it('is visible only to its tenant', async () => {
     const res = await fetch(`${r.url}/api/v1/query?query=req_seconds&time=${(t0 + 2 * MIN) / 1000}`, { headers: { authorization: `Bearer ${r.tenants.beta!.token}` } });
-    expect((await res.json()).data.result).toEqual([]);
+    expect(((await res.json()) as { data: { result: unknown[] } }).data.result).toEqual([]);
   });
 });
