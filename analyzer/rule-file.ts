@@ -5,9 +5,11 @@
 // mismatches). The test suite runs the real promtool on every corpus file to hold us to that. Where
 // Prometheus is lax we are lax too, and say so with a warning instead:
 //
-//   only the first YAML document of a file is read (later ones are not even parsed)
+//   only the first YAML document of a file is read (later ones are not even parsed), and a document whose
+//     root is indented ends at the first line indented less (the rest of the file is ignored)
 //   a rule whose expression is a range vector or string loads, but every evaluation fails
 //   a negative `limit` means no limit
+//   an alias as `record`, `alert` or `expr` is the anchor's name (below)
 //   duplicate rules (same name, same labels) are promtool's `--lint=duplicate-rules` finding
 //
 // Unlike promtool, every problem of a file is reported (promtool stops after the YAML decoding errors), and
@@ -15,8 +17,13 @@
 // are yaml.Nodes in rulefmt, so an alias there is the anchor's *name* and `alert: null` names an alert
 // "null"; null items of `groups` and `rules` are dropped; a null label key drops the label.
 //
-// The PromQL check is our parser's (promql/), which follows Prometheus 3: a handful of expressions differ
-// from 2.42 (holt_winters, histogram_avg/stddev/stdvar, quoted UTF-8 names).
+// The YAML is parsed with the `yaml` package and decoded by hand with yaml.v3's rules; where libyaml's
+// syntax differs from the package's, the text is adjusted first (libyamlQuirks). Templates are checked
+// with template.ts, which matches Go's text/template parser message for message.
+//
+// The PromQL check is our parser's (promql/), which follows Prometheus 3, so a few expressions get a
+// different verdict than from 2.42: holt_winters (2.42 only); histogram_avg/stddev/stdvar, quoted UTF-8
+// names, `x[5]` and a bare `5m` as a number (3.x only); `0.` (refused by our parser, a Prometheus number).
 
 import { glob, readFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
@@ -24,7 +31,7 @@ import { CST, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, parseAllDocum
 import { exprType, parse, type Expr } from '../promql/index.ts';
 import { TrimtabError } from '../protocol/errors.ts';
 import { DEFAULT_EVALUATION_INTERVAL_MS, type AlertingRule, type RecordingRule, type Rule, type RuleFile, type RuleGroup } from './rule-types.ts';
-import { compileTemplate } from './template.ts';
+import { compileTemplate, TemplateError } from './template.ts';
 
 export interface RuleProblem {
   file: string;
@@ -174,7 +181,6 @@ function firstInvalidUtf8(b: Uint8Array): number {
 type YNode = YamlNode | null | undefined;
 
 const NULL_TAG = 'tag:yaml.org,2002:null';
-const STR_TAG = 'tag:yaml.org,2002:str';
 const BINARY_TAG = 'tag:yaml.org,2002:binary';
 
 interface Entry {
@@ -183,9 +189,6 @@ interface Entry {
   value: YNode;
   line: number;
 }
-
-/** The alert-template prelude rulefmt parses every label and annotation with. */
-const TEMPLATE_DEFS = '{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}';
 
 class FileParser {
   readonly problems: RuleProblem[] = [];
@@ -220,21 +223,28 @@ class FileParser {
 
   parse(): RuleGroup[] {
     checkCharacters(this.text, (line, message) => this.problem(line, message));
-    const quirks = libyamlFlowQuirks(this.text);
+    const quirks = libyamlQuirks(this.text);
     this.text = quirks.text;
     let list = this.parseDocuments(this.text);
     if (list.length === 0) return [];
     // libyaml ends a document whose root collection is indented at the first line indented less than the
     // root (an implicit document end), and yaml.v3 never reads on: what follows is ignored, errors included.
+    let end = Infinity;
     const cut = this.implicitDocumentEnd(list[0]!);
     if (cut !== undefined) {
-      this.warn(this.lineAt(cut), 'this line is indented less than the document it follows, which ends there; the rest of the file is ignored (as Prometheus does)');
+      end = this.lineAt(cut);
+      this.warn(end, 'this line is indented less than the document it follows, which ends there; the rest of the file is ignored (as Prometheus does)');
       list = this.parseDocuments(this.text.slice(0, cut));
     }
     const doc = list[0]!;
     this.doc = doc;
-    for (const offset of quirks.emptyKeys) this.problem(this.lineAt(offset), 'yaml: did not find expected node content (an empty key in a flow collection; write "? :" for a null key)');
-    for (const e of doc.errors) this.problem(this.lineAt(e.pos[0]), `yaml: ${e.message}`);
+    const docEnd = list.length > 1 ? this.lineAt(list[1]!.range[0]) : end;
+    for (const line of quirks.keylessEntries) {
+      if (line < docEnd) this.problem(line, 'yaml: a mapping entry without a key (libyaml: "did not find expected key"; write "? :" for a null key)');
+    }
+    // An error at the end of the input (an unclosed bracket or quote) is shown on the last line with content.
+    const lastLine = this.lineAt(this.text.trimEnd().length);
+    for (const e of doc.errors) this.problem(Math.min(this.lineAt(e.pos[0]), lastLine), `yaml: ${e.message}`);
     // The text has no unpaired surrogates (checkCharacters), so one in a value came from an escape such as
     // "\udc00", which libyaml refuses.
     visit(doc, {
@@ -536,6 +546,12 @@ class FileParser {
     const before = this.problems.length;
     const fail = (l: number, m: string) => this.problem(l, ctx + m);
 
+    for (const k of ['record', 'alert', 'expr']) {
+      const v = f(k)?.value;
+      if (v && isAlias(v)) {
+        this.warn(at(k), `${ctx}'${k}' is the alias *${v.source}: Prometheus 2.42 takes the anchor's name ${JSON.stringify(v.source)} as the ${k === 'expr' ? 'expression' : 'name'}, not the anchored value (versions with prometheus/prometheus#14957 resolve it)`);
+      }
+    }
     const forMs = f('for') ? this.decodeDuration(f('for')!.value, `'for'`, f('for')!.line) : undefined;
     const keepMs = f('keep_firing_for') ? this.decodeDuration(f('keep_firing_for')!.value, `'keep_firing_for'`, f('keep_firing_for')!.line) : undefined;
     const labels = f('labels') ? this.decodeStringMap(f('labels')!.value, 'labels', f('labels')!.line) : [];
@@ -570,9 +586,10 @@ class FileParser {
     if (alert !== '') {
       const check = (what: string, e: { key: string; value: string; line: number }) => {
         try {
-          compileTemplate(`__alert_${alert}`, TEMPLATE_DEFS + e.value);
+          compileTemplate(`__alert_${alert}`, e.value); // with Prometheus' $labels/$value/… prelude
         } catch (err) {
-          fail(e.line, `${what} ${JSON.stringify(e.key)}: ${(err as Error).message}`);
+          if (!(err instanceof TemplateError)) throw err;
+          fail(e.line, `${what} ${JSON.stringify(e.key)}: ${err.message}`);
         }
       };
       for (const l of labels) check('label', l);
@@ -617,51 +634,175 @@ class FileParser {
 }
 
 /**
- * Two places where libyaml's flow collections differ from YAML 1.2 (and the `yaml` package): a plain scalar
- * directly followed by ':' and a flow indicator (`{a:}`, `[a:, b]`, `{k: v:}`) keeps the ':' as part of
- * the scalar, and an entry with an empty implicit key (`{: v}`) is an error. The first is handled by
- * single-quoting such scalars in the text we parse (same lines, and a scalar ending in ':' cannot be null
- * or a number, so nothing else changes); the second is reported.
+ * Where libyaml (so yaml.v3, so Prometheus) reads YAML differently from the `yaml` package, found by
+ * running both over mutated rule files:
+ *
+ *   - inside flow collections and quoted scalars it ignores indentation (indentContinuationLines);
+ *   - in a flow collection, a plain scalar directly followed by ':' and a flow indicator (`{a:}`,
+ *     `[a:, b]`, `{k: v:}`) keeps the ':' as part of the scalar: such scalars are single-quoted in the
+ *     text we parse (same lines; a scalar ending in ':' cannot be null or a number, so nothing else
+ *     changes);
+ *   - an entry with an empty implicit key (`{: v}`, or a block line starting with ': ' without a '?' key
+ *     before it) is an error ("did not find expected key"): their lines are returned.
  */
-function libyamlFlowQuirks(text: string): { text: string; emptyKeys: number[] } {
+function libyamlQuirks(source: string): { text: string; keylessEntries: number[] } {
+  const { text, tokens } = indentContinuationLines(source);
   const edits: Array<{ start: number; end: number; replacement: string }> = [];
   const emptyKeys: number[] = [];
-  const tokens: Array<{ t: string; type: string; offset: number }> = [];
-  let offset = 0;
-  for (const t of new Lexer().lex(text)) {
-    if (t === '\x02' || t === '\x18' || t === '\x1f') continue; // control tokens, not in the source
-    tokens.push({ t, type: CST.tokenType(t) ?? 'text', offset });
-    offset += t.length;
-  }
+  const blank = (t: Token) => t.t === '' || t.type === 'space' || t.type === 'newline' || t.type === 'comment';
   let depth = 0;
-  const significant = (i: number, step: number): number => {
-    let j = i + step;
-    while (j >= 0 && j < tokens.length && (tokens[j]!.t === '' || tokens[j]!.type === 'space' || tokens[j]!.type === 'newline' || tokens[j]!.type === 'comment')) j += step;
-    return j;
-  };
+  // Block context: an entry starting with ':' needs an explicit key ('?') before it at the same column.
+  let handledLine = -1;
+  const explicitKeys = new Set<number>();
   for (let i = 0; i < tokens.length; i++) {
     const tok = tokens[i]!;
+    if (depth === 0 && !blank(tok) && tok.type !== 'seq-item-ind') {
+      const lineStart = text.lastIndexOf('\n', tok.offset - 1) + 1;
+      if (lineStart !== handledLine && /^[ \t]*(?:-[ \t]+)*$/.test(text.slice(lineStart, tok.offset))) {
+        handledLine = lineStart;
+        const column = tok.offset - lineStart;
+        if (tok.type === 'explicit-key-ind') explicitKeys.add(column);
+        else if (tok.type === 'map-value-ind') {
+          if (explicitKeys.has(column)) explicitKeys.delete(column);
+          else emptyKeys.push(tok.offset);
+          continue;
+        } else for (const c of explicitKeys) if (c >= column) explicitKeys.delete(c);
+      }
+    }
     if (tok.type === 'flow-map-start' || tok.type === 'flow-seq-start') depth++;
     else if (tok.type === 'flow-map-end' || tok.type === 'flow-seq-end') depth = Math.max(0, depth - 1);
     else if (tok.type === 'doc-start' || tok.type === 'doc-end') depth = 0;
     if (depth === 0 || tok.type !== 'map-value-ind') continue;
-    const prev = tokens[i - 1];
-    const before = tokens[significant(i, -1)];
+    // Flow context: an entry without a key.
+    let j = i - 1;
+    while (j >= 0 && blank(tokens[j]!)) j--;
+    const before = tokens[j];
     if (before && (before.type === 'flow-map-start' || before.type === 'flow-seq-start' || before.type === 'comma')) {
       emptyKeys.push(tok.offset);
       continue;
     }
+    // Flow context: "scalar:" right before a flow indicator is one scalar to libyaml.
+    const prev = tokens[i - 1];
     if (!prev || prev.type !== 'text' || prev.offset + prev.t.length !== tok.offset) continue;
-    let j = i + 1;
-    while (j < tokens.length && tokens[j]!.t === '') j++;
-    const next = tokens[j];
+    let k = i + 1;
+    while (k < tokens.length && tokens[k]!.t === '') k++;
+    const next = tokens[k];
     if (!next || next.offset !== tok.offset + 1) continue;
     if (!['comma', 'flow-map-end', 'flow-seq-end', 'flow-map-start', 'flow-seq-start'].includes(next.type)) continue;
     edits.push({ start: prev.offset, end: tok.offset + 1, replacement: `'${(prev.t + ':').replace(/'/g, "''")}'` });
   }
   let out = text;
   for (const e of edits.reverse()) out = out.slice(0, e.start) + e.replacement + out.slice(e.end);
-  return { text: out, emptyKeys };
+  let line = 1;
+  let at = 0;
+  const keylessEntries = emptyKeys.map((offset) => {
+    for (; at < offset; at++) if (text.charCodeAt(at) === 10) line++;
+    return line;
+  });
+  return { text: out, keylessEntries };
+}
+
+interface Token {
+  t: string;
+  /** CST.tokenType, 'text' for a scalar's source. */
+  type: string;
+  offset: number;
+}
+
+/** The `yaml` package's lexer tokens with their offsets (its control tokens, not in the source, dropped). */
+function lexTokens(text: string): Token[] {
+  const tokens: Token[] = [];
+  let offset = 0;
+  for (const t of new Lexer().lex(text)) {
+    if (t === '\x02' || t === '\x18' || t === '\x1f') continue;
+    tokens.push({ t, type: CST.tokenType(t) ?? 'text', offset });
+    offset += t.length;
+  }
+  return tokens;
+}
+
+/**
+ * libyaml ignores indentation inside flow collections and quoted scalars (continuation lines may even start
+ * at column 0, only "---" and "..." there are refused); YAML 1.2 and the `yaml` package want them indented
+ * past their parent. Leading blanks of such lines are not content (they fold away, and separate tokens in
+ * a flow collection), so indent them further: same lines, same values. Returns the text and its tokens.
+ */
+function indentContinuationLines(text: string): { text: string; tokens: Token[] } {
+  for (let round = 0; ; round++) {
+    const tokens = lexTokens(text);
+    if (round === 1000) return { text, tokens };
+    let depth = 0;
+    let fixed: string | undefined;
+    for (const { type, offset } of tokens) {
+      const opens = type === 'flow-map-start' || type === 'flow-seq-start';
+      if (type === 'flow-map-end' || type === 'flow-seq-end') depth = Math.max(0, depth - 1);
+      if ((opens && depth === 0) || (depth === 0 && (type === 'double-quoted-scalar' || type === 'single-quoted-scalar'))) {
+        fixed = indentRegion(text, offset, libyamlExtent(text, offset));
+        if (fixed !== undefined) break;
+      }
+      if (opens) depth++;
+    }
+    if (fixed === undefined) return { text, tokens };
+    text = fixed;
+  }
+}
+
+/** Where libyaml ends the quoted scalar or flow collection that starts at `start`. */
+function libyamlExtent(text: string, start: number): number {
+  const n = text.length;
+  const c = text[start];
+  let i = start + 1;
+  if (c === '"') {
+    while (i < n) {
+      if (text[i] === '\\') i += 2;
+      else if (text[i] === '"') return i + 1;
+      else i++;
+    }
+    return n;
+  }
+  if (c === "'") {
+    while (i < n) {
+      if (text[i] !== "'") i++;
+      else if (text[i + 1] === "'") i += 2;
+      else return i + 1;
+    }
+    return n;
+  }
+  let depth = 1;
+  while (i < n) {
+    const ch = text[i]!;
+    if (ch === '{' || ch === '[') depth++;
+    else if (ch === '}' || ch === ']') {
+      if (--depth === 0) return i + 1;
+    } else if ((ch === '"' || ch === "'") && /[\s,[{:]/.test(text[i - 1]!)) {
+      i = libyamlExtent(text, i);
+      continue;
+    } else if (ch === '#' && /\s/.test(text[i - 1]!)) {
+      const nl = text.indexOf('\n', i);
+      if (nl < 0) return n;
+      i = nl;
+    }
+    i++;
+  }
+  return n;
+}
+
+/** Indents the continuation lines of text[start, end) past the column of `start`; undefined if none needs it. */
+function indentRegion(text: string, start: number, end: number): string | undefined {
+  const lineStart = text.lastIndexOf('\n', start - 1) + 1;
+  const lineIndent = /^ */.exec(text.slice(lineStart, start))![0].length;
+  const target = start - lineStart + 1;
+  let out = '';
+  let last = 0;
+  for (let nl = text.indexOf('\n', start); nl >= 0 && nl < end - 1; nl = text.indexOf('\n', nl + 1)) {
+    const from = nl + 1;
+    const indent = /^ */.exec(text.slice(from, from + target))![0].length;
+    const rest = text.slice(from + indent, from + indent + 4);
+    if (indent > lineIndent || (indent === 0 && /^(?:---|\.\.\.)(?:\s|$)/.test(rest)) || /^\r?(?:\n|$)/.test(rest)) continue;
+    out += text.slice(last, from) + ' '.repeat(target - indent);
+    last = from;
+  }
+  return last === 0 ? undefined : out + text.slice(last);
 }
 
 /** Labels as a plain object; defineProperty so that a label named __proto__ is an own property too. */
@@ -776,14 +917,14 @@ async function readRuleFile(file: string, cwd: string): Promise<{ text: string }
 export async function loadRuleFiles(patterns: readonly string[], options: LoadRuleFilesOptions = {}): Promise<RuleFile[]> {
   const cwd = options.cwd ?? process.cwd();
   const problems: RuleProblem[] = [];
-  const files = new Set<string>();
+  const files = new Map<string, string>(); // absolute path → the path as first found
   for (const pattern of patterns) {
     const found = await expand(pattern, cwd);
-    if (Array.isArray(found)) for (const f of found) files.add(f);
-    else problems.push(found);
+    if (!Array.isArray(found)) problems.push(found);
+    else for (const f of found) if (!files.has(resolvePath(cwd, f))) files.set(resolvePath(cwd, f), f);
   }
   const out: RuleFile[] = [];
-  for (const file of [...files].sort()) {
+  for (const file of [...files.values()].sort()) {
     const read = await readRuleFile(file, cwd);
     if (!('text' in read)) {
       problems.push(read);
