@@ -53,6 +53,12 @@ export interface EngineOptions {
    * results (Sample.h / Point.h, where v is meaningless).
    */
   nativeHistograms?: boolean;
+  /**
+   * Let a Queryable that implements selectAggregated compute max/min/count_over_time(selector[range])
+   * evaluated at a single time (instant queries, or a fixed window with @) instead of streaming every
+   * sample of the window into the engine (default true). Results are identical either way.
+   */
+  aggregatePushdown?: boolean;
 }
 
 export interface QueryOptions {
@@ -87,6 +93,7 @@ export class Engine {
   readonly maxSamples: number;
   readonly timeout: number;
   readonly nativeHistograms: boolean;
+  readonly aggregatePushdown: boolean;
   private readonly noStepInterval: (rangeMs: number) => number;
 
   constructor(options: EngineOptions = {}) {
@@ -94,6 +101,7 @@ export class Engine {
     this.maxSamples = options.maxSamples ?? DEFAULT_MAX_SAMPLES;
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
     this.nativeHistograms = options.nativeHistograms ?? false;
+    this.aggregatePushdown = options.aggregatePushdown ?? true;
     const ns = options.noStepSubqueryInterval ?? 60_000;
     this.noStepInterval = typeof ns === 'number' ? () => ns : ns;
     for (const [k, v] of Object.entries({ lookbackDelta: this.lookbackDelta, maxSamples: this.maxSamples, timeout: this.timeout })) {
@@ -164,6 +172,7 @@ export class Engine {
       noStepSubqueryInterval: this.noStepInterval,
       hints: selectorHints(expr),
       nativeHistograms: this.nativeHistograms,
+      aggregatePushdown: this.aggregatePushdown,
     });
     const ev = new Evaluator(ctx, start, end, instant ? 1 : step);
     let value: EvalValue;

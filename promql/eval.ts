@@ -79,6 +79,8 @@ export interface QueryContextInit {
   hints: WeakMap<VectorSelector, SelectorHints>;
   /** Whether native-histogram samples are read and evaluated (EngineOptions.nativeHistograms). */
   nativeHistograms: boolean;
+  /** Whether selectAggregated may be used (EngineOptions.aggregatePushdown; default true). */
+  aggregatePushdown?: boolean;
 }
 
 /** State shared by all evaluators (the query's and its subqueries') of one query. */
@@ -94,6 +96,7 @@ export class QueryContext {
   readonly noStepSubqueryInterval: (rangeMs: number) => number;
   readonly hints: WeakMap<VectorSelector, SelectorHints>;
   readonly nativeHistograms: boolean;
+  readonly aggregatePushdown: boolean;
   readonly warnings = new Set<string>();
   readonly infos = new Set<string>();
   /** Samples currently held in memory (loaded or produced), as Prometheus counts them, plus raw data. */
@@ -115,6 +118,7 @@ export class QueryContext {
     this.noStepSubqueryInterval = init.noStepSubqueryInterval;
     this.hints = init.hints;
     this.nativeHistograms = init.nativeHistograms;
+    this.aggregatePushdown = init.aggregatePushdown ?? true;
   }
 
   /** Accounts n more samples in memory; throws when over the limit. */

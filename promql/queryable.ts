@@ -61,6 +61,35 @@ export interface SelectOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The range functions a Queryable may evaluate itself, over one window (selectAggregated). Each is
+ * computed exactly as the engine computes it from the raw samples (see functions.ts): stale markers
+ * are not samples; max/min ignore NaN unless every sample is NaN, and keep the sign of the first zero in
+ * time order when the extreme is ±0; count counts floats and non-stale native histograms.
+ */
+export type AggregatableFunction = 'max_over_time' | 'min_over_time' | 'count_over_time';
+
+export const AGGREGATABLE_FUNCTIONS: ReadonlySet<string> = new Set<AggregatableFunction>(['max_over_time', 'min_over_time', 'count_over_time']);
+
+/** One series' value of an AggregatableFunction over a window. */
+export interface AggregatedSeries {
+  /** As Series.labels. */
+  labels: Label[];
+  /**
+   * The function over the series' float samples in the window (its exact bits are not significant
+   * beyond the value: a NaN is any NaN, never a stale marker). For count_over_time, floats plus
+   * non-stale histograms. Meaningless when `histograms` > 0 for max/min_over_time.
+   */
+  value: number;
+  /** Float samples in the window, stale markers excluded. */
+  floats: number;
+  /**
+   * Non-stale native-histogram samples in the window (0 when SelectOptions.histograms is false). The
+   * engine fails max/min_over_time on a series that has any, as it does on raw samples.
+   */
+  histograms: number;
+}
+
 export interface Queryable {
   /**
    * Series matching all matchers (Prometheus semantics: an absent label equals "", regexes are fully
@@ -68,4 +97,14 @@ export interface Queryable {
    * range may be omitted. Series are yielded in any order, each exactly once.
    */
   select(matchers: LabelMatcher[], minT: number, maxT: number, options?: SelectOptions): AsyncIterable<Series>;
+
+  /**
+   * Optional pushdown: `func` evaluated per series over the window [minT, maxT] (ms, inclusive; the
+   * engine passes (t - range, t] as [t - range + 1, t]), one AggregatedSeries per matching series with
+   * at least one sample (float or non-stale histogram) in the window, in any order, each once. Must be
+   * exactly what the engine computes from select()'s samples. The engine calls it, when present and
+   * enabled (EngineOptions.aggregatePushdown), for `func(selector[range])` evaluated at one time only.
+   * options.hints are those select() would get.
+   */
+  selectAggregated?(matchers: LabelMatcher[], func: AggregatableFunction, minT: number, maxT: number, options?: SelectOptions): AsyncIterable<AggregatedSeries>;
 }

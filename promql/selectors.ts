@@ -22,7 +22,7 @@ import {
 import { RANGE_FUNCTIONS, type WindowInfo } from './functions.ts';
 import { compareLabels, dropMetricName, getLabel, LabelsBuilder, METRIC_NAME, normalizeLabels, type Labels } from './labels.ts';
 import { histogramRate, isStaleHistogram, type FloatHistogram } from './native-histogram.ts';
-import type { Series } from './queryable.ts';
+import { AGGREGATABLE_FUNCTIONS, type AggregatableFunction, type AggregatedSeries, type Series } from './queryable.ts';
 import { bitsView, isStaleAt, STALE_NAN_HI, STALE_NAN_LO } from './value.ts';
 
 /** Range functions that evaluate native histograms; any other fails on a series with histograms. */
@@ -36,12 +36,29 @@ export interface SubqueryEvaluator extends Steps {
 
 /** Reads a selector's series from the Queryable, counting their samples against the limit. */
 async function* select(ctx: QueryContext, ev: Steps, vs: VectorSelector, minT: number, maxT: number, range: number): AsyncGenerator<Series> {
+  const options = { hints: selectHints(ctx, ev, vs, minT, maxT, range), signal: ctx.signal, histograms: ctx.nativeHistograms };
+  for await (let series of pull(ctx, () => ctx.queryable.select(vs.matchers, minT, maxT, options))) {
+    if (!ctx.nativeHistograms && series.histogramTimestamps) {
+      // Native histograms off: the series as if it had none (as before Trimtab evaluated them).
+      if (series.timestamps.length === 0) continue;
+      series = { labels: series.labels, timestamps: series.timestamps, values: series.values };
+    }
+    ctx.samplesLoaded += series.timestamps.length + (series.histogramTimestamps?.length ?? 0);
+    yield series;
+  }
+}
+
+function selectHints(ctx: QueryContext, ev: Steps, vs: VectorSelector, minT: number, maxT: number, range: number) {
   const h = ctx.hints.get(vs) ?? { func: '', by: false, grouping: [] };
-  const hints = { start: minT, end: maxT, step: ev.start === ev.end ? 0 : ev.interval, range, ...h };
+  return { start: minT, end: maxT, step: ev.start === ev.end ? 0 : ev.interval, range, ...h };
+}
+
+/** Iterates what the Queryable returns, checking the deadline, honouring cancellation, yielding to the event loop. */
+async function* pull<T>(ctx: QueryContext, open: () => AsyncIterable<T>): AsyncGenerator<T> {
   ctx.check('query execution');
-  let iterable: AsyncIterable<Series>;
+  let iterable: AsyncIterable<T>;
   try {
-    iterable = ctx.queryable.select(vs.matchers, minT, maxT, { hints, signal: ctx.signal, histograms: ctx.nativeHistograms });
+    iterable = open();
   } catch (err) {
     throw storageError(ctx, err);
   }
@@ -62,7 +79,7 @@ async function* select(ctx: QueryContext, ev: Steps, vs: VectorSelector, minT: n
         await new Promise<void>((resolve) => setImmediate(resolve));
         lastYield = Date.now();
       }
-      let r: IteratorResult<Series>;
+      let r: IteratorResult<T>;
       try {
         r = await Promise.race([it.next(), aborted]);
       } catch (err) {
@@ -70,14 +87,7 @@ async function* select(ctx: QueryContext, ev: Steps, vs: VectorSelector, minT: n
       }
       if (r.done) return;
       ctx.check('query execution');
-      let series = r.value;
-      if (!ctx.nativeHistograms && series.histogramTimestamps) {
-        // Native histograms off: the series as if it had none (as before Trimtab evaluated them).
-        if (series.timestamps.length === 0) continue;
-        series = { labels: series.labels, timestamps: series.timestamps, values: series.values };
-      }
-      ctx.samplesLoaded += series.timestamps.length + (series.histogramTimestamps?.length ?? 0);
-      yield series;
+      yield r.value;
     }
   } finally {
     ctx.signal?.removeEventListener('abort', onAbort!);
@@ -296,6 +306,11 @@ export async function evalRangeFunction(
   const params: number[] = [];
   const out: StepSeries[] = [];
 
+  if (arg.type === 'MatrixSelector' && ctx.aggregatePushdown && AGGREGATABLE_FUNCTIONS.has(name) && typeof ctx.queryable.selectAggregated === 'function') {
+    // One window for every step: an instant evaluation, or a window fixed by @.
+    if (ev.start === ev.end || arg.vectorSelector.at) return evalAggregatedRangeFunction(ev, call, name as AggregatableFunction, arg);
+  }
+
   let rangeMs: number;
   let offset: number;
   let at: AtModifier | null;
@@ -442,6 +457,49 @@ export async function evalRangeFunction(
   }
 
   if (name === 'absent_over_time') return absentOverTime(ev, out, labelsForAbsent(arg));
+  assertUniqueLabelsets(out);
+  return { kind: 'vector', series: out };
+}
+
+/**
+ * func(selector[range]) over one window (t - range, t] computed by the Queryable (selectAggregated), the
+ * value repeated at every step. Accounting as if the samples had been loaded: each series' samples count
+ * as loaded and must fit under the sample limit as evalRangeFunction's window over them would, so the
+ * sample limit and peak statistics are the same as without pushdown (samplesLoaded counts the samples
+ * aggregated, stale markers excluded).
+ */
+async function evalAggregatedRangeFunction(ev: Steps, call: Call, name: AggregatableFunction, ms: MatrixSelector): Promise<VectorValue> {
+  const ctx = ev.ctx;
+  const vs = ms.vectorSelector;
+  const ref = refTime(ctx, vs.at, ev.start, vs.offset);
+  const minT = ref - ms.range + 1;
+  const maxT = ref;
+  const options = { hints: selectHints(ctx, ev, vs, minT, maxT, ms.range), signal: ctx.signal, histograms: ctx.nativeHistograms };
+  const queryable = ctx.queryable;
+  const out: StepSeries[] = [];
+  for await (const a of pull<AggregatedSeries>(ctx, () => queryable.selectAggregated!(vs.matchers, name, minT, maxT, options))) {
+    ctx.check();
+    const histograms = ctx.nativeHistograms ? a.histograms : 0;
+    const n = a.floats + histograms;
+    ctx.samplesLoaded += n;
+    if (n === 0) continue;
+    if (histograms > 0 && name !== 'count_over_time') {
+      throw new PromQLError('promql_unsupported', `function "${name}" is not supported on native histograms`);
+    }
+    // As the window over loaded samples would: held (n), then the window (n) must fit.
+    ctx.add(n);
+    ctx.ensureRoom(n);
+    ctx.release(n);
+    const value = name === 'count_over_time' ? n : a.value;
+    const ts: number[] = [];
+    const values: number[] = [];
+    for (let t = ev.start; t <= ev.end; t += ev.interval) {
+      ts.push(t);
+      values.push(value);
+    }
+    ctx.add(ts.length);
+    out.push({ labels: dropMetricName(normalizeLabels(a.labels)), ts, vs: values });
+  }
   assertUniqueLabelsets(out);
   return { kind: 'vector', series: out };
 }

@@ -12,11 +12,13 @@ import { tenantLiteral, transaction, type Driver, type OpenTx, type Tx } from '.
 import { StorageError, wrapDbError } from './errors.ts';
 import { compareLabels, labelsFromJson } from './labels.ts';
 import { DAY_MS } from './partitions.ts';
-import type { LabelMatcher, SampleBlock, SeriesReader, SeriesRef, StoredExemplar, StoredHistogram, StoredMetadata, TenantId } from './types.ts';
+import type { LabelMatcher, SampleAggregate, SampleAggregateFunction, SampleBlock, SeriesReader, SeriesRef, StoredExemplar, StoredHistogram, StoredMetadata, TenantId } from './types.ts';
 
 export const DEFAULT_PAGE_SAMPLES = 8192;
 /** Series ids per COPY (pg) or per keyset query (PGlite). */
 const SERIES_PER_QUERY = 5000;
+/** Series ids per aggregate statement: it returns one row per series, and each statement scans the window. */
+const AGGREGATE_SERIES_PER_QUERY = 20_000;
 /** Rows per query on PGlite, whose COPY TO returns the whole result at once. */
 const PGLITE_PAGE_ROWS = 100_000;
 /** Labels fetched per round trip when listing series. */
@@ -229,6 +231,33 @@ function samplesSelect(tenant: number, ids: readonly number[], minT: number, max
   return sql;
 }
 
+/** A sample that is not Prometheus' stale marker (cheap for non-NaN values: the bytes are compared only for NaN). */
+const NOT_STALE = `NOT (value = 'NaN'::float8 AND float8send(value) = '\\x7ff0000000000002'::bytea)`;
+const NEGATIVE_ZERO = `'\\x8000000000000000'::bytea`;
+
+/**
+ * One row per series with samples in [minT, maxT]: n (non-stale samples) and, for max/min, v (float8send
+ * of the extreme over the non-NaN samples, NULL if all are NaN) and nz/pz (time of the first -0 / +0).
+ * PostgreSQL orders NaN above every number (and NaN = NaN), hence the FILTER; it compares -0 = 0, hence
+ * nz/pz, from which the caller keeps the sign of the first zero as PromQL's loop does.
+ */
+function aggregateSelect(tenant: number, ids: readonly number[], func: SampleAggregateFunction, minT: number, maxT: number): string {
+  const lo = int8Literal(minT, 'ceil');
+  const hi = int8Literal(maxT, 'floor');
+  const cols = ['series_id', 'count(*) AS n'];
+  if (func !== 'count') {
+    cols.push(
+      `float8send(${func}(value) FILTER (WHERE value <> 'NaN'::float8)) AS v`,
+      `min(ts) FILTER (WHERE value = 0 AND float8send(value) = ${NEGATIVE_ZERO}) AS nz`,
+      `min(ts) FILTER (WHERE value = 0 AND float8send(value) <> ${NEGATIVE_ZERO}) AS pz`,
+    );
+  }
+  return `SELECT ${cols.join(', ')} FROM samples
+    WHERE tenant_id = ${tenantLiteral(tenant)} AND series_id = ANY ('{${ids.join(',')}}'::bigint[]) AND ts BETWEEN ${lo} AND ${hi}
+      AND ${NOT_STALE}
+    GROUP BY series_id ORDER BY series_id`;
+}
+
 export interface SeriesReaderOptions {
   /** Rows per keyset query where COPY TO is not streamed (PGlite); default 100,000. */
   batchRows?: number;
@@ -329,6 +358,41 @@ export class PgSeriesReader implements SeriesReader {
       }
       for (const b of blocks.take()) yield b;
       after = { series: blocks.lastSeries, ts: blocks.lastTs };
+    }
+  }
+
+  async *aggregateSamples(tenant: TenantId, seriesIds: number[], func: SampleAggregateFunction, minT: number, maxT: number): AsyncIterable<SampleAggregate> {
+    tenantLiteral(tenant);
+    if (func !== 'max' && func !== 'min' && func !== 'count') throw new RangeError(`unknown aggregate ${JSON.stringify(func)}`);
+    const ids = seriesIdList(seriesIds);
+    if (ids.length === 0 || minT > maxT) return;
+    const bits = new Uint8Array(8);
+    const value = new Float64Array(bits.buffer);
+    for (const group of chunks(ids, AGGREGATE_SERIES_PER_QUERY)) {
+      const rows = await this.#scoped(tenant, 'aggregating samples', async (tx) => {
+        const r = await tx.query<{ series_id: string | number; n: string | number; v?: Uint8Array | null; nz?: string | number | null; pz?: string | number | null }>(
+          aggregateSelect(tenant, group, func, minT, maxT),
+        );
+        return r.rows;
+      });
+      for (const r of rows) {
+        const n = Number(r.n);
+        if (!(n > 0)) continue;
+        let v: number;
+        if (func === 'count') v = n;
+        else if (r.v === null || r.v === undefined) v = NaN;
+        else {
+          copyFloat8(r.v, 0, bits, 0);
+          v = value[0]!;
+          if (v === 0) {
+            // The first zero in time order decides the sign (PromQL keeps the first of equal extremes).
+            const nz = r.nz === null || r.nz === undefined ? null : Number(r.nz);
+            const pz = r.pz === null || r.pz === undefined ? null : Number(r.pz);
+            v = nz !== null && (pz === null || nz < pz) ? -0 : 0;
+          }
+        }
+        yield { seriesId: Number(r.series_id), count: n, value: v };
+      }
     }
   }
 
