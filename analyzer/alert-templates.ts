@@ -10,16 +10,21 @@ import type { Queryable } from '../promql/queryable.ts';
 import type { AlertExpander } from './alerting.ts';
 import { compileTemplate, type CompiledTemplate, type TemplateQuery } from './template.ts';
 
+/** Compiled templates (or their compile errors) by name and text; share one across evaluations. */
+export type TemplateCache = Map<string, CompiledTemplate | Error>;
+
 export interface AlertTemplateOptions {
   externalLabels: Record<string, string>;
   externalURL: string;
   engine: Engine;
   queryable: Queryable;
+  /** Default: a cache of this expander's own. */
+  cache?: TemplateCache;
 }
 
 /** Returns, per evaluation time, the expander the alerting rules use. Compiled templates are cached. */
 export function expandAlertTemplates(options: AlertTemplateOptions): (ts: number) => AlertExpander {
-  const compiled = new Map<string, CompiledTemplate | Error>();
+  const compiled: TemplateCache = options.cache ?? new Map();
   const compile = (name: string, text: string): CompiledTemplate | Error => {
     const key = `${name}\u0000${text}`;
     let t = compiled.get(key);

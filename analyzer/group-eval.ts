@@ -12,7 +12,6 @@ import type { Engine } from '../promql/engine.ts';
 import { labelsKey, normalizeLabels, type Labels } from '../promql/labels.ts';
 import type { Queryable } from '../promql/queryable.ts';
 import type { Sample } from '../promql/value.ts';
-import { PromQLError } from '../promql/errors.ts';
 import { AlertingRuleState, RuleEvaluationError, type AlertExpander } from './alerting.ts';
 import type { Rule, RuleGroup } from './rule-types.ts';
 
@@ -185,10 +184,4 @@ export function recordingOutput(record: string, ruleLabels: Record<string, strin
   }
   if (limit > 0 && out.length > limit) throw new RuleEvaluationError(`exceeded limit of ${limit} with ${out.length} series`);
   return out;
-}
-
-/** The message of a rule error as Prometheus shows it (PromQL errors keep their own text). */
-export function ruleErrorMessage(error: unknown): string {
-  if (error instanceof PromQLError || error instanceof RuleEvaluationError) return error.message;
-  return error instanceof Error ? error.message : String(error);
 }

@@ -22,7 +22,7 @@ import type { Prelude } from '../storage/analyzer-state.ts';
 import type { Storage, Tenant } from '../storage/types.ts';
 import { labelsHashHex } from '../storage/labels.ts';
 import { DEFAULT_FOR_GRACE_PERIOD_MS, DEFAULT_OUTAGE_TOLERANCE_MS, type Alert } from './alerting.ts';
-import { expandAlertTemplates } from './alert-templates.ts';
+import { expandAlertTemplates, type TemplateCache } from './alert-templates.ts';
 import type { AnalyzerMetrics } from './export.ts';
 import { GroupEvaluator } from './group-eval.ts';
 import { RECOMMENDATION_LABEL, type RecommendationAssembler } from './recommendations.ts';
@@ -92,6 +92,8 @@ export class RuleScheduler {
   #evaluators = new Map<string, GroupEvaluator>();
   #runs = new Map<string, ScheduledRun>();
   #term: Term | null = null;
+  /** Alert templates compiled once for all tenants and evaluations (texts change only with a reload). */
+  #templates: TemplateCache = new Map();
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
@@ -125,6 +127,7 @@ export class RuleScheduler {
     }
     this.#evaluators = next;
     this.#groups = groups;
+    this.#templates = new Map();
     this.#options.metrics?.setGroups(groups);
     if (this.#term) this.#reschedule();
   }
@@ -244,7 +247,13 @@ export class RuleScheduler {
       this.#evaluators.set(evKey, evaluator);
     }
     const queryable = new StorageQueryable(storage.reader, tenant.id);
-    const expand = expandAlertTemplates({ externalLabels: this.#options.externalLabels ?? {}, externalURL: this.#options.externalURL ?? '', engine, queryable });
+    const expand = expandAlertTemplates({
+      externalLabels: this.#options.externalLabels ?? {},
+      externalURL: this.#options.externalURL ?? '',
+      engine,
+      queryable,
+      cache: this.#templates,
+    });
     const sink = storeSink({
       writer: storage.writer,
       tenant: tenant.id,
