@@ -473,7 +473,13 @@ describe('outside a cluster: --kubeconfig through @kubernetes/client-node', () =
 
   it('reaches the API server with the kubeconfig credentials and CA', async () => {
     w = await startWorld({}, true);
-    await until('facts', () => liveSeries(w.receiver).some((s) => s.startsWith('kube_node_status_allocatable')), 20_000);
+    // Node and pod facts may arrive in different batches: wait for both before counting.
+    await until(
+      'facts',
+      () => liveSeries(w.receiver).some((s) => s.startsWith('kube_node_status_allocatable')) && liveSeries(w.receiver).some((s) => s.startsWith('kube_pod_owner')),
+      20_000,
+    );
+    await until('every pod owner', () => liveSeries(w.receiver).filter((s) => s.startsWith('kube_pod_owner')).length >= 5, 20_000);
     expect(liveSeries(w.receiver).filter((s) => s.startsWith('kube_pod_owner'))).toHaveLength(5);
     expect(w.api.requests.every((r) => r.status !== 401)).toBe(true);
   });
