@@ -50,9 +50,8 @@ function paramValues(param: ScalarValue | null): Float64Array | null {
   return param ? param.values : null;
 }
 
-function aggregate(ev: Steps, node: AggregateExpr, input: VectorValue, param: ScalarValue | null) {
-  const op = node.op;
-  const series = input.series;
+/** The output group of each input series (by the aggregation's by/without), and each group's labels. */
+function groupSeries(node: AggregateExpr, series: ReadonlyArray<{ labels: Labels }>): { groupOf: Int32Array; groupLabels: Labels[] } {
   const keyOf = groupingKeyFn(node);
   const groupOf = new Int32Array(series.length);
   const groupLabels: Labels[] = [];
@@ -67,6 +66,13 @@ function aggregate(ev: Steps, node: AggregateExpr, input: VectorValue, param: Sc
     }
     groupOf[i] = g;
   });
+  return { groupOf, groupLabels };
+}
+
+function aggregate(ev: Steps, node: AggregateExpr, input: VectorValue, param: ScalarValue | null) {
+  const op = node.op;
+  const series = input.series;
+  const { groupOf, groupLabels } = groupSeries(node, series);
   const G = groupLabels.length;
   const seen = new Uint8Array(G);
   const value = new Float64Array(G);
@@ -199,20 +205,7 @@ function aggregate(ev: Steps, node: AggregateExpr, input: VectorValue, param: Sc
 function aggregateWithHistograms(ev: Steps, node: AggregateExpr, input: VectorValue) {
   const op = node.op;
   const series = input.series;
-  const keyOf = groupingKeyFn(node);
-  const groupOf = new Int32Array(series.length);
-  const groupLabels: Labels[] = [];
-  const groupIndex = new Map<string, number>();
-  series.forEach((s, i) => {
-    const k = keyOf(s.labels);
-    let g = groupIndex.get(k);
-    if (g === undefined) {
-      g = groupLabels.length;
-      groupIndex.set(k, g);
-      groupLabels.push(groupingLabels(node, s.labels));
-    }
-    groupOf[i] = g;
-  });
+  const { groupOf, groupLabels } = groupSeries(node, series);
   const G = groupLabels.length;
   const count = new Float64Array(G);
   const floats = new Uint8Array(G);

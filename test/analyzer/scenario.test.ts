@@ -29,6 +29,7 @@ import { startTestReceiver, type TestReceiver } from '../support/receiver.ts';
 import { encodeBody, postWrite } from '../support/write-client.ts';
 import { buildScenario, HOUR, MIB, rawSeries, type RawSeries, type Scenario } from './support/scenario-cluster.ts';
 import { computeExpectation, evaluationTimes, idKey, wcKey, type ContainerKey, type ExpectedAlert, type Expectation, type Resource } from './support/scenario-formulas.ts';
+import type { RecommendationRecord } from '../../receiver/rules-api.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const GROUP_ORDER = ['trimtab.config', 'trimtab.inventory', 'trimtab.history', 'trimtab.history.14d', 'trimtab.recommendations', 'trimtab.risks'];
@@ -40,26 +41,7 @@ function close(actual: number | null | undefined, expected: number | null | unde
   return Math.abs(actual - expected) <= 1e-9 * Math.max(Math.abs(actual), Math.abs(expected));
 }
 
-interface ApiRecord {
-  cluster: string;
-  namespace: string;
-  workload: string;
-  kind: string;
-  container: string;
-  resource: string;
-  type: string;
-  alertname: string;
-  severity: string;
-  current: { request: number | null; limit: number | null };
-  recommended: { request: number | null; limit: number | null };
-  replicas: number | null;
-  monthlySavings: number | null;
-  reason: string;
-  value: number | null;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  activeAt: string;
-}
+type ApiRecord = RecommendationRecord;
 
 type ExpectedRecord = Pick<ApiRecord, 'cluster' | 'namespace' | 'workload' | 'kind' | 'container' | 'resource' | 'type' | 'alertname' | 'severity' | 'current' | 'recommended' | 'replicas' | 'monthlySavings' | 'value' | 'labels'>;
 
