@@ -47,6 +47,8 @@ const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' 
 const isAlpha = (c: string | undefined): boolean =>
   c !== undefined && (c === '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
 const isAlphaNumeric = (c: string | undefined): boolean => isAlpha(c) || isDigit(c);
+const isHexDigit = (c: string | undefined): boolean =>
+  c !== undefined && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'));
 const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r';
 
 /** Prometheus' %q of a single character, e.g. '$'. */
@@ -62,6 +64,8 @@ export function tokenize(input: string): { tokens: Token[]; error: LexError | nu
   let pos = 0;
   let parenDepth = 0;
   let bracketOpen = false;
+  let afterBracket = false;
+  let gotColon = false;
   let braceOpen = false;
   const emit = (kind: TokenKind, start: number, end: number): void => {
     tokens.push({ kind, start, end, text: input.slice(start, end) });
@@ -70,6 +74,19 @@ export function tokenize(input: string): { tokens: Token[]; error: LexError | nu
 
   while (true) {
     const c = input[pos];
+    if (afterBracket && !isSpace(c)) {
+      // Prometheus 2.42 lexes what follows '[' as a duration (lexDuration), whatever it is: a form that
+      // is neither a number nor a duration is refused here, with its messages. A plain number is
+      // accepted (as seconds, as in Prometheus 3) where 2.42 says "missing unit character in duration".
+      afterBracket = false;
+      const start = pos;
+      const r = scanNumberOrDuration(input, pos);
+      if (typeof r === 'number') return fail(start, `bad duration syntax: ${goQuote(input.slice(start, r))}`);
+      if (r.end === start) return fail(start, 'missing unit character in duration');
+      pos = r.end;
+      emit(r.kind, start, pos);
+      continue;
+    }
     if (c === undefined) {
       if (braceOpen) return fail(pos, 'unexpected end of input inside braces');
       if (parenDepth !== 0) return fail(pos, 'unclosed left parenthesis');
@@ -167,6 +184,8 @@ export function tokenize(input: string): { tokens: Token[]; error: LexError | nu
       case '[':
         if (bracketOpen) return fail(start, `unexpected left bracket ${quoteChar(c)}`);
         bracketOpen = true;
+        afterBracket = true;
+        gotColon = false;
         pos++;
         emit('PUNCT', start, pos);
         continue;
@@ -181,6 +200,8 @@ export function tokenize(input: string): { tokens: Token[]; error: LexError | nu
         emit('PUNCT', start, pos);
         continue;
       case ':':
+        if (gotColon) return fail(start, `unexpected colon ${quoteChar(c)}`);
+        gotColon = true;
         pos++;
         emit('PUNCT', start, pos);
         continue;
@@ -271,22 +292,61 @@ function checkEscape(input: string, pos: number, quote: string): number | { mess
   return p;
 }
 
-const durationUnitRe = /^(?:[0-9]+(?:ms|[smhdwy]))+/;
-
+/**
+ * Scans a number or a duration like Prometheus' lexer (lexNumberOrDuration: scanNumber, then
+ * acceptRemainingDuration). A number is `0x` + hex digits, or digits, an optional '.' and digits, an
+ * optional exponent ([eE][+-]?digits); every part may be empty (`1.`, `1.e3`, `1e` are numbers here;
+ * the number parser refuses `1e`). It must not be followed by a letter, digit or '_'; otherwise the
+ * characters after it must be duration units (`1h30m`, also `1.5m`, which model.ParseDuration refuses
+ * later). Returns the token, or the position where the scan failed (the error quotes input up to it).
+ * One extension over 2.42: '_' between two digits (`1_000`), as Prometheus 3 allows.
+ */
 function scanNumberOrDuration(input: string, start: number): { kind: 'NUMBER' | 'DURATION'; end: number } | number {
-  const rest = input.slice(start);
-  let m = /^0[xX][0-9a-fA-F_]*/.exec(rest);
-  if (!m) m = /^(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?(?:[eE][+-]?[0-9_]*)?/.exec(rest)!;
-  let end = start + m[0].length;
-  if (!isAlphaNumeric(input[end])) return { kind: 'NUMBER', end };
-  const d = durationUnitRe.exec(rest);
-  if (d) {
-    end = start + d[0].length;
-    if (!isAlphaNumeric(input[end])) return { kind: 'DURATION', end };
+  let p = start;
+  let digits = isDigit;
+  let underscore = -1;
+  if (input[p] === '0' && (input[p + 1] === 'x' || input[p + 1] === 'X')) {
+    p += 2;
+    digits = isHexDigit;
+    if (input[p] === '_' && isHexDigit(input[p + 1])) underscore = p++;
   }
-  let bad = start;
-  while (isAlphaNumeric(input[bad]) || input[bad] === '.') bad++;
-  return bad;
+  const run = (isD: (c: string | undefined) => boolean): void => {
+    while (isD(input[p]) || (input[p] === '_' && isD(input[p - 1]) && isD(input[p + 1]))) {
+      if (input[p] === '_' && underscore < 0) underscore = p;
+      p++;
+    }
+  };
+  run(digits);
+  if (input[p] === '.') {
+    p++;
+    run(digits);
+  }
+  if (input[p] === 'e' || input[p] === 'E') {
+    p++;
+    if (input[p] === '+' || input[p] === '-') p++;
+    run(isDigit);
+  }
+  if (!isAlphaNumeric(input[p])) return { kind: 'NUMBER', end: p };
+  if (underscore >= 0) return underscore; // not a number: 2.42's lexer stops at the '_'
+  // acceptRemainingDuration: a unit (ms counts as m then s), then more digits + unit pairs ('y' only
+  // first); the character after must not be alphanumeric (it is part of the error text if it is).
+  if (!'smhdwy'.includes(input[p]!)) return p;
+  p++;
+  if (input[p] === 's') p++;
+  while (isDigit(input[p])) {
+    while (isDigit(input[p])) p++;
+    if (input[p] === undefined || !'smhdw'.includes(input[p]!)) return p;
+    p++;
+    if (input[p] === 's') p++;
+  }
+  if (isAlphaNumeric(input[p])) return p + 1;
+  return { kind: 'DURATION', end: p };
+}
+
+/** Item.String() of a value token: %q, or %.10q... (the first 10 characters) when over 10 bytes. */
+function quoteValue(text: string): string {
+  if (Buffer.byteLength(text, 'utf8') <= 10) return goQuote(text);
+  return `${goQuote([...text].slice(0, 10).join(''))}...`;
 }
 
 /** Prometheus' Item.desc(): how a token is named in "unexpected …" errors. */
@@ -299,11 +359,11 @@ export function describeToken(t: Token): string {
     case 'METRIC_IDENTIFIER':
       return `metric identifier ${goQuote(t.text)}`;
     case 'NUMBER':
-      return `number ${goQuote(t.text)}`;
+      return `number ${quoteValue(t.text)}`;
     case 'DURATION':
-      return `duration ${goQuote(t.text)}`;
+      return `duration ${quoteValue(t.text)}`;
     case 'STRING':
-      return `string ${goQuote(t.text)}`;
+      return `string ${quoteValue(t.text)}`;
     case 'KEYWORD':
       return `<${t.text}>`;
     case 'AGGREGATOR':
@@ -429,7 +489,12 @@ export function parseNumber(text: string): number {
   const asInt = parseGoInt(text);
   if (asInt !== null) return asInt;
   const s = text.replace(/(?<=[0-9])_(?=[0-9])/g, '');
-  if (/^(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/.test(s)) return Number(s);
+  if (/^(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/.test(s)) {
+    const n = Number(s);
+    // Go's ParseFloat: overflow is an error (underflow to 0 is not).
+    if (!Number.isFinite(n)) throw new Error(`error parsing number: strconv.ParseFloat: parsing ${goQuote(text)}: value out of range`);
+    return n;
+  }
   throw new Error(`error parsing number: strconv.ParseFloat: parsing ${goQuote(text)}: invalid syntax`);
 }
 
@@ -464,18 +529,27 @@ function parseGoInt(text: string): number | null {
 
 const durationRe = /^(?:([0-9]+)y)?(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?(?:([0-9]+)ms)?$/;
 const unitMs = [365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1];
+/** The largest duration Prometheus 2.42 accepts: a Go time.Duration (int64 nanoseconds), in ms. */
+const MAX_DURATION_MS = Number((2n ** 63n - 1n) / 1_000_000n);
 
-/** Prometheus' model.ParseDuration ("1h30m", "5m", "1y" = 365d, "0"), in milliseconds. */
+/**
+ * Prometheus' model.ParseDuration ("1h30m", "5m", "1y" = 365d, "0"), in milliseconds. As in 2.42, the
+ * total must fit a Go time.Duration (about 292 years): "duration out of range" otherwise.
+ */
 export function parseDuration(text: string): number {
   if (text === '0') return 0;
+  if (text === '') throw new Error('empty duration string');
   const m = durationRe.exec(text);
-  if (!m || text === '') throw new Error(`not a valid duration string: ${goQuote(text)}`);
+  if (!m) throw new Error(`not a valid duration string: ${goQuote(text)}`);
   let ms = 0;
   for (let i = 0; i < unitMs.length; i++) {
     const part = m[i + 1];
-    if (part !== undefined) ms += Number(part) * unitMs[i]!;
+    if (part === undefined) continue;
+    const n = Number(part);
+    if (n > Math.floor(MAX_DURATION_MS / unitMs[i]!)) throw new Error('duration out of range');
+    ms += n * unitMs[i]!;
   }
-  if (!Number.isSafeInteger(ms)) throw new Error(`not a valid duration string: ${goQuote(text)}`);
+  if (ms > MAX_DURATION_MS) throw new Error('duration out of range');
   return ms;
 }
 
@@ -494,6 +568,8 @@ export function formatDuration(ms: number): string {
     ['ms', 1],
   ];
   for (const [u, size] of units) {
+    // Like model.Duration.String(): years and weeks only when they divide the rest exactly (90d, not 12w6d).
+    if ((u === 'y' || u === 'w') && rest % size !== 0) continue;
     if (rest >= size) {
       const n = Math.floor(rest / size);
       out += `${n}${u}`;

@@ -3,6 +3,9 @@
 //
 // The lezer grammar is error-tolerant and a little more permissive than Prometheus' yacc grammar, so:
 //   - lexical errors are found first by lexer.ts, with Prometheus' messages and positions;
+//   - lezer's number token is narrower than Prometheus' (no `1.`, `1.e3`, `0X1F`), so lezer is given
+//     the query with every number/duration token blanked to zeros (lezerInput), and literals are
+//     decoded from lexer.ts's tokens;
 //   - the first lezer error node becomes "unexpected <token>", naming the token as Prometheus does;
 //   - modifiers lezer accepts anywhere (offset, @) are validated here as Prometheus' parser does;
 //   - unary minus binds looser than `^` (Prometheus: -2^2 = -4), which lezer gets wrong for signed
@@ -37,7 +40,7 @@ import { describeToken, parseDuration, parseNumber, tokenize, unquoteString, typ
 export function parse(query: string): Expr {
   const { tokens, error } = tokenize(query);
   const lexError = error ?? validateLiterals(tokens);
-  const tree = lezerParser.parse(query);
+  const tree = lezerParser.parse(lezerInput(query, tokens));
   const syntaxErrorAt = firstErrorNode(tree);
   if (lexError && (syntaxErrorAt === null || lexError.at <= syntaxErrorAt.from)) {
     throw new ParseError(query, lexError.pos, lexError.pos, lexError.message);
@@ -45,10 +48,30 @@ export function parse(query: string): Expr {
   if (syntaxErrorAt !== null) throw syntaxError(query, tokens, syntaxErrorAt);
   const top = tree.topNode.firstChild;
   if (!top) throw new ParseError(query, 0, 0, 'no expression found in input');
-  const conv = new Converter(query);
+  const conv = new Converter(query, tokens);
   const expr = conv.expr(top);
   checkAST(query, expr);
   return expr;
+}
+
+/**
+ * The query as given to lezer. The official grammar's number token is narrower than Prometheus' lexer:
+ * it refuses a trailing dot (`1.`, `1.e3`), `0X`, and durations whose units are out of order or that
+ * model.ParseDuration refuses later (`1.5m`). Each number and duration token of our lexer (which follows
+ * Prometheus') is therefore replaced by zeros of the same length, so that lezer sees a plain number at
+ * the same place; the Converter reads the literal from the original text and the token's kind. Before
+ * a '.' the last zero becomes a space, so that `1..2` stays two numbers for lezer as for Prometheus.
+ */
+function lezerInput(query: string, tokens: Token[]): string {
+  let out = '';
+  let last = 0;
+  for (const t of tokens) {
+    if ((t.kind !== 'NUMBER' && t.kind !== 'DURATION') || !/^[0-9.]/.test(t.text)) continue;
+    const len = t.end - t.start;
+    out += query.slice(last, t.start) + (query[t.end] === '.' ? '0'.repeat(len - 1) + ' ' : '0'.repeat(len));
+    last = t.end;
+  }
+  return out + query.slice(last);
 }
 
 function validateLiterals(tokens: Token[]): { pos: number; at: number; message: string } | null {
@@ -90,7 +113,13 @@ function syntaxError(query: string, tokens: Token[], at: { from: number }): Pars
   if (tok.kind === 'PUNCT' && tok.text === '(' && prev && (prev.kind === 'IDENTIFIER' || prev.kind === 'METRIC_IDENTIFIER')) {
     return new ParseError(query, prev.start, prev.end, `unknown function with name ${goQuote(prev.text)}`);
   }
-  return new ParseError(query, tok.start, tok.end, `unexpected ${describeToken(tok)}`);
+  // After `@` or `offset` (and one sign), Prometheus names what it expected.
+  let before = prev;
+  if (before && before.kind === 'OPERATOR' && (before.text === '-' || before.text === '+')) before = tokens[idx - 2];
+  let context = '';
+  if (before?.kind === 'OPERATOR' && before.text === '@') context = ' in @, expected timestamp';
+  else if (before?.kind === 'KEYWORD' && before.text.toLowerCase() === 'offset') context = ' in offset, expected duration';
+  return new ParseError(query, tok.start, tok.end, `unexpected ${describeToken(tok)}${context}`);
 }
 
 const EXPERIMENTAL_FUNCTION_NAMES = new Set(['start', 'end', 'range', 'step', 'integral']);
@@ -128,8 +157,22 @@ function children(node: SyntaxNode): SyntaxNode[] {
 
 class Converter {
   private readonly q: string;
-  constructor(query: string) {
+  private readonly literals = new Map<number, Token>();
+  constructor(query: string, tokens: Token[]) {
     this.q = query;
+    for (const t of tokens) if (t.kind === 'NUMBER' || t.kind === 'DURATION') this.literals.set(t.start, t);
+  }
+
+  /** The number or duration token of a literal node (after its sign, if any). */
+  private literal(n: SyntaxNode): Token {
+    let p = n.from;
+    if (this.q[p] === '-' || this.q[p] === '+') {
+      p++;
+      while (/\s/.test(this.q[p] ?? '')) p++;
+    }
+    const t = this.literals.get(p);
+    if (!t) return this.fail(p, `unexpected ${goQuote(this.q.slice(p, n.to))}`);
+    return t;
   }
 
   private text(n: SyntaxNode): string {
@@ -198,55 +241,48 @@ class Converter {
   }
 
   private number(n: SyntaxNode): NumberLiteral {
-    let text = this.text(n);
-    let sign = 1;
-    if (text[0] === '-' || text[0] === '+') {
-      if (text[0] === '-') sign = -1;
-      text = text.slice(1).trim();
-    }
-    return { type: 'NumberLiteral', value: sign * this.unsignedNumber(text, n.from), pos: this.pos(n) };
+    const t = this.literal(n);
+    const sign = this.q[n.from] === '-' ? -1 : 1;
+    return { type: 'NumberLiteral', value: sign * this.unsignedNumber(t), pos: { start: n.from, end: Math.max(n.to, t.end) } };
   }
 
   /** A number in expression context; Prometheus 3 also accepts durations there (as seconds). */
-  private unsignedNumber(text: string, at: number): number {
-    if (/^[0-9]+(?:ms|[smhdwy])/.test(text) && !/^[0-9]+e/i.test(text)) {
-      try {
-        return parseDuration(text) / 1000;
-      } catch (err) {
-        return this.fail(at, (err as Error).message);
-      }
-    }
+  private unsignedNumber(t: Token): number {
     try {
-      return parseNumber(text);
+      return t.kind === 'DURATION' ? parseDuration(t.text) / 1000 : parseNumber(t.text);
     } catch (err) {
-      return this.fail(at, (err as Error).message);
+      return this.fail(t.start, (err as Error).message);
     }
   }
 
-  /** A duration (DurationExpr/OffsetDurationExpr) in ms; plain literals only. */
-  private duration(n: SyntaxNode, allowSign: boolean): number {
+  /**
+   * A duration (DurationExpr/OffsetDurationExpr) in ms; plain literals only. An offset may have one '-'
+   * (Prometheus 2.42's `offset -5m`); `+5m` and `--5m` are refused as 2.42 does. A number is seconds,
+   * as in Prometheus 3.
+   */
+  private duration(n: SyntaxNode, context: 'range' | 'offset'): number {
     const kids = children(n);
-    if (allowSign && kids.length === 2 && kids[0]!.name === 'UnaryOp') {
-      const sign = this.text(kids[0]!) === '-' ? -1 : 1;
-      return sign * this.duration(kids[1]!, true);
+    if (context === 'offset' && kids.length === 2 && kids[0]!.name === 'UnaryOp') {
+      const op = this.text(kids[0]!);
+      const inner = children(kids[1]!);
+      if (op === '+') this.fail(kids[0]!.from, 'unexpected <op:+> in offset, expected duration');
+      if (inner.length === 2 && inner[0]!.name === 'UnaryOp') {
+        this.fail(inner[0]!.from, `unexpected <op:${this.text(inner[0]!)}> in offset, expected duration`);
+      }
+      return -this.duration(kids[1]!, context);
     }
     if (kids.length !== 1 || kids[0]!.name !== 'NumberDurationLiteralInDurationContext') {
       return this.fail(n.from, 'experimental duration expression is not enabled');
     }
-    const lit = kids[0]!;
-    const text = this.text(lit);
+    const t = this.literal(kids[0]!);
     let ms: number;
-    try {
-      if (/^[0-9]+(?:ms|[smhdwy])/.test(text) && !/^[0-9]+e/i.test(text)) ms = parseDuration(text);
-      else {
-        const secs = parseNumber(text);
-        if (!Number.isFinite(secs)) return this.fail(lit.from, `invalid duration ${goQuote(text)}`);
-        ms = Math.round(secs * 1000);
-      }
-    } catch (err) {
-      return this.fail(lit.from, (err as Error).message);
+    if (t.kind === 'DURATION') ms = this.unsignedNumber(t) * 1000;
+    else {
+      const secs = this.unsignedNumber(t);
+      if (!Number.isFinite(secs)) return this.fail(t.start, `invalid duration ${goQuote(t.text)}`);
+      ms = Math.round(secs * 1000);
     }
-    if (ms === 0) return this.fail(lit.from, 'duration must be greater than 0');
+    if (ms === 0) return this.fail(t.start, 'duration must be greater than 0');
     return ms;
   }
 
@@ -359,22 +395,22 @@ class Converter {
     if (e.type !== 'VectorSelector') this.fail(bracket, 'ranges only allowed for vector selectors');
     if (e.offset !== 0) this.fail(bracket, 'no offset modifiers allowed before range');
     if (e.at !== null) this.fail(bracket, 'no @ modifiers allowed before range');
-    const range = this.duration(dur!, false);
+    const range = this.duration(dur!, 'range');
     return { type: 'MatrixSelector', vectorSelector: e, range, pos: this.pos(n) };
   }
 
   private subquery(n: SyntaxNode): SubqueryExpr {
     const kids = children(n);
     const e = this.expr(kids[0]!);
-    const range = this.duration(kids[1]!, false);
-    const step = kids[2] ? this.duration(kids[2], false) : 0;
+    const range = this.duration(kids[1]!, 'range');
+    const step = kids[2] ? this.duration(kids[2], 'range') : 0;
     return { type: 'SubqueryExpr', expr: e, range, step, offset: 0, at: null, pos: this.pos(n) };
   }
 
   private offset(n: SyntaxNode): Expr {
     const kids = children(n);
     const e = this.expr(kids[0]!);
-    const ms = this.duration(kids[2]!, true);
+    const ms = this.duration(kids[2]!, 'offset');
     const target = e.type === 'MatrixSelector' ? e.vectorSelector : e;
     if (target.type !== 'VectorSelector' && target.type !== 'SubqueryExpr') {
       this.fail(e.pos.start, 'offset modifier must be preceded by an instant vector selector or range vector selector or a subquery');
@@ -397,7 +433,7 @@ class Converter {
       if (!Number.isFinite(ts) || ts >= 9.223372036854776e18 || ts <= -9.223372036854776e18) {
         this.fail(e.pos.start, `timestamp out of bounds for @ modifier: ${formatGoF(ts)}`);
       }
-      at = { type: 'timestamp', ms: Math.round(ts * 1000) };
+      at = { type: 'timestamp', ms: goFloatSecondsToMs(ts) };
     }
     const target = e.type === 'MatrixSelector' ? e.vectorSelector : e;
     if (target.type !== 'VectorSelector' && target.type !== 'SubqueryExpr') {
@@ -439,6 +475,18 @@ class Converter {
     if (name !== '') matchers.push({ type: '=', name: METRIC_NAME, value: name });
     return { type: 'VectorSelector', name, matchers, offset: 0, at: null, pos: this.pos(n) };
   }
+}
+
+/**
+ * timestamp.FromFloatSeconds: int64(math.Round(s * 1000)); Go rounds halves away from zero, and a
+ * product beyond the int64 range converts to the minimum int64 (amd64, as Debian's Prometheus does).
+ */
+function goFloatSecondsToMs(s: number): number {
+  const x = s * 1000;
+  const t = Math.trunc(x);
+  const r = Math.abs(x - t) >= 0.5 ? t + Math.sign(x) : t;
+  if (r >= 9.223372036854776e18 || r < -9.223372036854776e18) return -9.223372036854776e18;
+  return r === 0 ? 0 : r;
 }
 
 /** Go's %f (6 decimals) for the @ bounds message. */
