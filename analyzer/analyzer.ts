@@ -43,7 +43,18 @@ export interface AnalyzerOptions {
   forGracePeriodMs?: number;
   /** How often node consolidation is planned (default 5m). */
   consolidationIntervalMs?: number;
+  /**
+   * How often the leader compacts closed days of samples (storage/compaction.ts; default 15m; 0 turns it
+   * off), and how long after a UTC day ends it is compacted (default 1h).
+   */
+  compactionIntervalMs?: number;
+  compactionGraceMs?: number;
 }
+
+/** Default interval of storage compaction on the leader. */
+export const DEFAULT_COMPACTION_INTERVAL_MS = 15 * 60_000;
+/** First compaction after a term starts (not at once: the first rule evaluations come first). */
+const FIRST_COMPACTION_DELAY_MS = 60_000;
 
 export interface RuleLoadStatus {
   ok: boolean;
@@ -65,6 +76,7 @@ export class Analyzer {
   #reloadTimer: NodeJS.Timeout | null = null;
   #reloading: Promise<RuleLoadStatus> | null = null;
   #leading = false;
+  #compacting: Promise<void> | null = null;
   lastLoad: RuleLoadStatus | null = null;
 
   constructor(options: AnalyzerOptions) {
@@ -112,6 +124,7 @@ export class Analyzer {
           this.#metrics.clear();
           this.#log.info('leading: evaluating rules', { epoch: leadership.epoch });
           this.scheduler.start({ epoch: leadership.epoch, prelude: (tx) => assertFence(tx, token), signal: leadership.signal });
+          this.#compactWhile(leadership.signal);
         },
         onStoppedLeading: () => {
           this.#leading = false;
@@ -129,7 +142,38 @@ export class Analyzer {
       this.#noElection = new AbortController();
       this.#leading = true;
       this.scheduler.start({ epoch: 0, signal: this.#noElection.signal });
+      this.#compactWhile(this.#noElection.signal);
     }
+  }
+
+  /**
+   * Compacts closed days of samples at an interval until `signal` aborts (the term ends). One replica
+   * does it (the leader); an advisory lock per day would serialise two anyway. A failure is logged and
+   * retried at the next interval: the rows stay where they are, readable, until then.
+   */
+  #compactWhile(signal: AbortSignal): void {
+    const interval = this.#options.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS;
+    if (interval <= 0) return;
+    let timer: NodeJS.Timeout | null = null;
+    const run = (): void => {
+      timer = null;
+      if (signal.aborted) return;
+      this.#compacting = (async () => {
+        try {
+          const days = await this.#options.storage.compactor.compactClosedDays(Date.now(), this.#options.compactionGraceMs);
+          if (days.length > 0) this.#log.info('storage compaction done', { days: days.map((d) => d.day), samples: days.reduce((n, d) => n + d.samples, 0) });
+        } catch (error) {
+          this.#log.warn('storage compaction failed; retried at the next interval', { error: error instanceof Error ? error.message : String(error) });
+        } finally {
+          this.#compacting = null;
+          if (!signal.aborted) timer = setTimeout(run, interval).unref();
+        }
+      })();
+    };
+    timer = setTimeout(run, Math.min(interval, FIRST_COMPACTION_DELAY_MS)).unref();
+    signal.addEventListener('abort', () => {
+      if (timer) clearTimeout(timer);
+    }, { once: true });
   }
 
   /** Re-reads the rule files; on failure keeps the running set and reports why. */
@@ -192,6 +236,7 @@ export class Analyzer {
     this.#noElection?.abort();
     this.scheduler.stop();
     await this.scheduler.idle();
+    await this.#compacting;
     if (this.#elector) await this.#elector.stop();
     this.#leading = false;
   }

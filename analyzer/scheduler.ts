@@ -15,7 +15,7 @@
 
 import type { Logger } from '../lib/log.ts';
 import type { Engine } from '../promql/engine.ts';
-import { labelsKey, labelsToRecord, type Labels } from '../promql/labels.ts';
+import { getLabel, labelsKey, labelsToRecord, type Labels } from '../promql/labels.ts';
 import { StorageQueryable } from '../promql/storage-queryable.ts';
 import { isStaleAt, bitsView } from '../promql/value.ts';
 import type { Prelude } from '../storage/analyzer-state.ts';
@@ -24,7 +24,7 @@ import { labelsHashHex } from '../storage/labels.ts';
 import { DEFAULT_FOR_GRACE_PERIOD_MS, DEFAULT_OUTAGE_TOLERANCE_MS, type Alert } from './alerting.ts';
 import { expandAlertTemplates, type TemplateCache } from './alert-templates.ts';
 import type { AnalyzerMetrics } from './export.ts';
-import { GroupEvaluator } from './group-eval.ts';
+import { GroupEvaluator, type RuleResultSink } from './group-eval.ts';
 import { RECOMMENDATION_LABEL, type RecommendationAssembler } from './recommendations.ts';
 import type { RuleFile, RuleGroup } from './rule-types.ts';
 import { storeSink } from './store-sink.ts';
@@ -246,7 +246,9 @@ export class RuleScheduler {
       evaluator = fresh;
       this.#evaluators.set(evKey, evaluator);
     }
-    const queryable = new StorageQueryable(storage.reader, tenant.id);
+    // One queryable per group evaluation: windows aggregated by one rule answer the next (e.g. the
+    // 14-day count after the 14-day quantile over the same series) until a rule writes their metric.
+    const queryable = new StorageQueryable(storage.reader, tenant.id, { memoizeWindows: true });
     const expand = expandAlertTemplates({
       externalLabels: this.#options.externalLabels ?? {},
       externalURL: this.#options.externalURL ?? '',
@@ -254,7 +256,7 @@ export class RuleScheduler {
       queryable,
       cache: this.#templates,
     });
-    const sink = storeSink({
+    const store = storeSink({
       writer: storage.writer,
       tenant: tenant.id,
       prelude: term.prelude,
@@ -266,6 +268,15 @@ export class RuleScheduler {
         }
       },
     });
+    const sink: RuleResultSink = {
+      async append(samples, stale, at) {
+        const names = new Set<string>();
+        for (const x of samples) names.add(getLabel(x.labels, '__name__'));
+        for (const labels of stale) names.add(getLabel(labels, '__name__'));
+        queryable.forgetMetrics(names);
+        await store.append(samples, stale, at);
+      },
+    };
     const wasRestored = evaluator.restored;
     const result = await evaluator.evaluate(ts, { engine, queryable, sink, expand: expand(ts), signal: term.signal }, (i, ms, failed) =>
       metrics?.ruleEvaluated(tenant.name, group, ms, failed),

@@ -34,7 +34,7 @@ import { compareLabels, dropMetricName, labelsKey, LabelsBuilder, type Labels } 
 import { nativeHistogramFraction, nativeHistogramQuantile, type FloatHistogram } from './native-histogram.ts';
 import { parse } from './parse.ts';
 import type { Queryable } from './queryable.ts';
-import { evalMatrixSelector, evalRangeFunction, evalSubqueryMatrix, evalVectorSelector, labelsForAbsent, type SubqueryEvaluator } from './selectors.ts';
+import { evalMatrixSelector, evalRangeFunction, evalSubqueryMatrix, evalVectorSelector, labelsForAbsent, matchersKey, type SubqueryEvaluator } from './selectors.ts';
 import { formatValue, type QueryValue } from './value.ts';
 
 export interface EngineOptions {
@@ -171,6 +171,7 @@ export class Engine {
       queryEnd: end,
       noStepSubqueryInterval: this.noStepInterval,
       hints: selectorHints(expr),
+      repeatedSelectors: repeatedSelectors(expr),
       nativeHistograms: this.nativeHistograms,
       aggregatePushdown: this.aggregatePushdown,
     });
@@ -207,6 +208,25 @@ function assertSupported(expr: Expr, nativeHistograms: boolean): void {
       throw new PromQLError('promql_unsupported', `function "${n.func.name}" is not supported: Trimtab does not evaluate this native-histogram function yet`);
     }
   });
+}
+
+/**
+ * Selectors whose matchers occur more than once in the query (rule expressions often repeat a join's
+ * right-hand side in both arms of an `or`): the engine reads each such selector's window once and
+ * reuses the series (QueryContext.selectCache).
+ */
+function repeatedSelectors(expr: Expr): WeakSet<VectorSelector> {
+  const byKey = new Map<string, VectorSelector[]>();
+  walk(expr, (node) => {
+    if (node.type !== 'VectorSelector') return;
+    const key = matchersKey(node.matchers);
+    let list = byKey.get(key);
+    if (!list) byKey.set(key, (list = []));
+    list.push(node);
+  });
+  const repeated = new WeakSet<VectorSelector>();
+  for (const list of byKey.values()) if (list.length > 1) for (const vs of list) repeated.add(vs);
+  return repeated;
 }
 
 /** What storage may be told about each selector (Prometheus' SelectHints func/by/grouping). */
@@ -320,6 +340,15 @@ class Evaluator implements Steps, SubqueryEvaluator {
         if (this.start !== this.end) throw executionError('cannot do range evaluation of subquery');
         return evalSubqueryMatrix(this, e);
       case 'BinaryExpr': {
+        if (e.op === 'and') {
+          // `a and b` is empty wherever b is: evaluate b first and skip a when b has no series at any
+          // step (a rule gated on a switch, `… and on () (enabled == 1)`, then reads nothing). Only an
+          // error or annotation that a alone would have raised is not seen then.
+          const rhs = await this.eval(e.rhs);
+          if (rhs.kind === 'vector' && rhs.series.length === 0) return rhs;
+          const lhs = await this.eval(e.lhs);
+          return evalBinary(this, e, lhs, rhs);
+        }
         const lhs = await this.eval(e.lhs);
         const rhs = await this.eval(e.rhs);
         return evalBinary(this, e, lhs, rhs);

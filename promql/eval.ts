@@ -6,7 +6,7 @@ import type { AtModifier, Expr, VectorSelector } from './ast.ts';
 import { canceledError, executionError, PromQLError, timeoutError, tooManySamples } from './errors.ts';
 import { labelsKey, type Labels } from './labels.ts';
 import type { FloatHistogram } from './native-histogram.ts';
-import type { Queryable } from './queryable.ts';
+import type { Queryable, Series } from './queryable.ts';
 
 /**
  * An instant vector over the steps of an evaluation (Prometheus' Matrix during range evaluation):
@@ -77,6 +77,8 @@ export interface QueryContextInit {
   queryEnd: number;
   noStepSubqueryInterval: (rangeMs: number) => number;
   hints: WeakMap<VectorSelector, SelectorHints>;
+  /** Selectors that occur more than once (same matchers): their reads are shared through selectCache. */
+  repeatedSelectors?: WeakSet<VectorSelector>;
   /** Whether native-histogram samples are read and evaluated (EngineOptions.nativeHistograms). */
   nativeHistograms: boolean;
   /** Whether selectAggregated may be used (EngineOptions.aggregatePushdown; default true). */
@@ -95,6 +97,12 @@ export class QueryContext {
   readonly queryEnd: number;
   readonly noStepSubqueryInterval: (rangeMs: number) => number;
   readonly hints: WeakMap<VectorSelector, SelectorHints>;
+  readonly repeatedSelectors: WeakSet<VectorSelector>;
+  /**
+   * The series a repeated selector read for a time window (key: matchersKey + window), reused when the
+   * same matchers ask for the same window again within this query. The engine never modifies a Series.
+   */
+  readonly selectCache = new Map<string, Series[]>();
   readonly nativeHistograms: boolean;
   readonly aggregatePushdown: boolean;
   readonly warnings = new Set<string>();
@@ -117,6 +125,7 @@ export class QueryContext {
     this.queryEnd = init.queryEnd;
     this.noStepSubqueryInterval = init.noStepSubqueryInterval;
     this.hints = init.hints;
+    this.repeatedSelectors = init.repeatedSelectors ?? new WeakSet();
     this.nativeHistograms = init.nativeHistograms;
     this.aggregatePushdown = init.aggregatePushdown ?? true;
   }

@@ -12,7 +12,7 @@ export function kahanSumInc(inc: number, sum: number, c: number): [number, numbe
 /**
  * The φ-quantile of values (Prometheus' quantile()): linear interpolation between the closest ranks;
  * NaN for no values or φ NaN, -Inf for φ < 0, +Inf for φ > 1. Ranks count NaNs first, as Go's sort
- * with Prometheus' Less puts them. Linear time: only the two ranks needed are selected.
+ * with Prometheus' Less puts them; -0 ranks below +0. Linear time: only the two ranks needed are selected.
  */
 export function quantile(q: number, values: ArrayLike<number>): number {
   const n = values.length;
@@ -32,8 +32,19 @@ export function quantile(q: number, values: ArrayLike<number>): number {
     if (v !== v) a[nans++] = NaN;
     else a[j--] = v;
   }
-  const lo = nthNumber(a, nans, lower);
-  const hi = upper === lower ? lo : upper < nans ? NaN : lower < nans ? minOf(a, nans, n) : minOf(a, lower + 1, n);
+  let lo = nthNumber(a, nans, lower);
+  let hi = upper === lower ? lo : upper < nans ? NaN : lower < nans ? minOf(a, nans, n) : minOf(a, lower + 1, n);
+  if (lo === 0 || hi === 0) {
+    // Equal zeros: which sign sits at a rank is up to the sort algorithm in Go; order -0 before +0 (as
+    // storage's SQL does, so that the pushed-down quantile is the same bits).
+    let below = nans;
+    for (let i = 0; i < n; i++) {
+      const v = values[i]!;
+      if (v < 0 || Object.is(v, -0)) below++;
+    }
+    if (lo === 0) lo = lower < below ? -0 : 0;
+    if (hi === 0) hi = upper < below ? -0 : 0;
+  }
   return lo * (1 - weight) + hi * weight;
 }
 

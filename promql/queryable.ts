@@ -65,11 +65,18 @@ export interface SelectOptions {
  * The range functions a Queryable may evaluate itself, over one window (selectAggregated). Each is
  * computed exactly as the engine computes it from the raw samples (see functions.ts): stale markers
  * are not samples; max/min ignore NaN unless every sample is NaN, and keep the sign of the first zero in
- * time order when the extreme is ±0; count counts floats and non-stale native histograms.
+ * time order when the extreme is ±0; count counts floats and non-stale native histograms;
+ * quantile_over_time(q) orders NaN below every number and interpolates between the two closest ranks
+ * (q from AggregateOptions.param).
  */
-export type AggregatableFunction = 'max_over_time' | 'min_over_time' | 'count_over_time';
+export type AggregatableFunction = 'max_over_time' | 'min_over_time' | 'count_over_time' | 'quantile_over_time';
 
-export const AGGREGATABLE_FUNCTIONS: ReadonlySet<string> = new Set<AggregatableFunction>(['max_over_time', 'min_over_time', 'count_over_time']);
+export const AGGREGATABLE_FUNCTIONS: ReadonlySet<string> = new Set<AggregatableFunction>(['max_over_time', 'min_over_time', 'count_over_time', 'quantile_over_time']);
+
+export interface AggregateOptions extends SelectOptions {
+  /** The function's scalar parameter at the evaluation time (quantile_over_time's q). */
+  param?: number;
+}
 
 /** One series' value of an AggregatableFunction over a window. */
 export interface AggregatedSeries {
@@ -106,5 +113,5 @@ export interface Queryable {
    * enabled (EngineOptions.aggregatePushdown), for `func(selector[range])` evaluated at one time only.
    * options.hints are those select() would get.
    */
-  selectAggregated?(matchers: LabelMatcher[], func: AggregatableFunction, minT: number, maxT: number, options?: SelectOptions): AsyncIterable<AggregatedSeries>;
+  selectAggregated?(matchers: LabelMatcher[], func: AggregatableFunction, minT: number, maxT: number, options?: AggregateOptions): AsyncIterable<AggregatedSeries>;
 }

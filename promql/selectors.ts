@@ -22,7 +22,7 @@ import {
 import { RANGE_FUNCTIONS, type WindowInfo } from './functions.ts';
 import { compareLabels, dropMetricName, getLabel, LabelsBuilder, METRIC_NAME, normalizeLabels, type Labels } from './labels.ts';
 import { histogramRate, isStaleHistogram, type FloatHistogram } from './native-histogram.ts';
-import { AGGREGATABLE_FUNCTIONS, type AggregatableFunction, type AggregatedSeries, type Series } from './queryable.ts';
+import { AGGREGATABLE_FUNCTIONS, type AggregatableFunction, type AggregatedSeries, type LabelMatcher, type Series } from './queryable.ts';
 import { bitsView, isStaleAt, STALE_NAN_HI, STALE_NAN_LO } from './value.ts';
 
 /** Range functions that evaluate native histograms; any other fails on a series with histograms. */
@@ -35,7 +35,24 @@ export interface SubqueryEvaluator extends Steps {
 }
 
 /** Reads a selector's series from the Queryable, counting their samples against the limit. */
+/** A selector's matchers as a string, equal for equal sets of matchers in any order. */
+export function matchersKey(matchers: readonly LabelMatcher[]): string {
+  return JSON.stringify(matchers.map((m) => [m.name, m.type, m.value]).sort((a, b) => (a.join('\u0000') < b.join('\u0000') ? -1 : 1)));
+}
+
 async function* select(ctx: QueryContext, ev: Steps, vs: VectorSelector, minT: number, maxT: number, range: number): AsyncGenerator<Series> {
+  // A selector repeated in the query reads each window once (the hints may differ: they are advisory).
+  const key = ctx.repeatedSelectors.has(vs) ? `${matchersKey(vs.matchers)}@${minT},${maxT}` : null;
+  const cached = key === null ? undefined : ctx.selectCache.get(key);
+  if (cached) {
+    for (const series of cached) {
+      ctx.check();
+      ctx.samplesLoaded += series.timestamps.length + (series.histogramTimestamps?.length ?? 0);
+      yield series;
+    }
+    return;
+  }
+  const collected: Series[] | null = key === null ? null : [];
   const options = { hints: selectHints(ctx, ev, vs, minT, maxT, range), signal: ctx.signal, histograms: ctx.nativeHistograms };
   for await (let series of pull(ctx, () => ctx.queryable.select(vs.matchers, minT, maxT, options))) {
     if (!ctx.nativeHistograms && series.histogramTimestamps) {
@@ -44,8 +61,11 @@ async function* select(ctx: QueryContext, ev: Steps, vs: VectorSelector, minT: n
       series = { labels: series.labels, timestamps: series.timestamps, values: series.values };
     }
     ctx.samplesLoaded += series.timestamps.length + (series.histogramTimestamps?.length ?? 0);
+    collected?.push(series);
     yield series;
   }
+  // Only a complete read is reused (a consumer that stopped early saw part of it).
+  if (key !== null) ctx.selectCache.set(key, collected!);
 }
 
 function selectHints(ctx: QueryContext, ev: Steps, vs: VectorSelector, minT: number, maxT: number, range: number) {
@@ -307,8 +327,13 @@ export async function evalRangeFunction(
   const out: StepSeries[] = [];
 
   if (arg.type === 'MatrixSelector' && ctx.aggregatePushdown && AGGREGATABLE_FUNCTIONS.has(name) && typeof ctx.queryable.selectAggregated === 'function') {
-    // One window for every step: an instant evaluation, or a window fixed by @.
-    if (ev.start === ev.end || arg.vectorSelector.at) return evalAggregatedRangeFunction(ev, call, name as AggregatableFunction, arg);
+    // One window for every step: an instant evaluation, or a window fixed by @ (then a parameter must be
+    // the same at every step too: quantile_over_time's is pushed down for one step only).
+    const oneParam = name !== 'quantile_over_time' || ev.start === ev.end;
+    if (oneParam && (ev.start === ev.end || arg.vectorSelector.at)) {
+      const param = name === 'quantile_over_time' ? scalarArgs[0]!.values[0]! : undefined;
+      return evalAggregatedRangeFunction(ev, call, name as AggregatableFunction, arg, param);
+    }
   }
 
   let rangeMs: number;
@@ -468,13 +493,13 @@ export async function evalRangeFunction(
  * sample limit and peak statistics are the same as without pushdown (samplesLoaded counts the samples
  * aggregated, stale markers excluded).
  */
-async function evalAggregatedRangeFunction(ev: Steps, call: Call, name: AggregatableFunction, ms: MatrixSelector): Promise<VectorValue> {
+async function evalAggregatedRangeFunction(ev: Steps, call: Call, name: AggregatableFunction, ms: MatrixSelector, param: number | undefined): Promise<VectorValue> {
   const ctx = ev.ctx;
   const vs = ms.vectorSelector;
   const ref = refTime(ctx, vs.at, ev.start, vs.offset);
   const minT = ref - ms.range + 1;
   const maxT = ref;
-  const options = { hints: selectHints(ctx, ev, vs, minT, maxT, ms.range), signal: ctx.signal, histograms: ctx.nativeHistograms };
+  const options = { hints: selectHints(ctx, ev, vs, minT, maxT, ms.range), signal: ctx.signal, histograms: ctx.nativeHistograms, param };
   const queryable = ctx.queryable;
   const out: StepSeries[] = [];
   for await (const a of pull<AggregatedSeries>(ctx, () => queryable.selectAggregated!(vs.matchers, name, minT, maxT, options))) {

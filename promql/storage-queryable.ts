@@ -17,9 +17,12 @@
 // timeout, cancellation), the generator's return() runs and storage closes its COPY / transaction.
 
 import { decodeHistogram } from '../protocol/index.ts';
-import type { LabelMatcher, SampleAggregateFunction, SampleBlock, SeriesReader, SeriesRef, TenantId } from '../storage/types.ts';
+import type { LabelMatcher, SampleBlock, SeriesReader, SeriesRef, TenantId } from '../storage/types.ts';
+import { RANGE_FUNCTIONS } from './functions.ts';
 import { fromRemoteWrite, isStaleHistogram, type FloatHistogram } from './native-histogram.ts';
-import type { AggregatableFunction, AggregatedSeries, Queryable, SelectOptions, Series } from './queryable.ts';
+import { AGGREGATABLE_FUNCTIONS, type AggregatableFunction, type AggregatedSeries, type AggregateOptions, type Queryable, type SelectOptions, type Series } from './queryable.ts';
+import { matchersKey } from './selectors.ts';
+import { bitsView, isStaleAt } from './value.ts';
 
 /**
  * Series ids per readSamples call. Memory does not grow with it (samples stream page by page; a batch
@@ -28,38 +31,42 @@ import type { AggregatableFunction, AggregatedSeries, Queryable, SelectOptions, 
  * 5,000 ids 0.3-0.5 s (PostgreSQL 15; storage/read.ts's SERIES_PER_QUERY is 5,000 too).
  */
 export const DEFAULT_SERIES_BATCH = 5000;
-/**
- * Series ids per aggregateSamples call (selectAggregated). Each statement scans the window's partitions
- * (PostgreSQL picks a sequential scan for thousands of ids), so fewer, larger batches read less: with
- * 10,000 series × 14 days, 2 batches of 5,000 took 23-27 s, one batch 12-25 s (2 shared, noisy cores). A batch holds
- * only ids and label sets (~0.5 KB a series).
- */
-export const DEFAULT_AGGREGATE_BATCH = 20_000;
 
 export interface StorageQueryableOptions {
-  /** Series ids per readSamples call (default 5,000) and per aggregateSamples call (default 20,000). */
+  /** Series ids per readSamples call (default 5,000). */
   seriesBatch?: number;
   /** Samples per SampleBlock page requested from storage (default: storage's own, 8192). */
   pageSamples?: number;
   /**
-   * Offer selectAggregated (max/min/count_over_time computed in SQL) when the reader supports it
-   * (default true).
+   * Offer selectAggregated (max/min/count/quantile_over_time over one window, computed as the series
+   * stream in) (default true).
    */
   aggregatePushdown?: boolean;
+  /**
+   * Remember, per selector and window, what selectAggregated saw of each series (sample counts, max,
+   * min), and answer a later count/max/min_over_time over the same window from it without reading
+   * again (default false). For a queryable that lives through one rule-group evaluation: a rule that
+   * writes series must be followed by forgetMetrics() with their names (the scheduler does this).
+   */
+  memoizeWindows?: boolean;
 }
 
-const SQL_AGGREGATES: Partial<Record<AggregatableFunction, SampleAggregateFunction>> = {
-  max_over_time: 'max',
-  min_over_time: 'min',
-  count_over_time: 'count',
-};
+/** What one aggregate read saw of one series. */
+interface WindowSummary {
+  labels: SeriesRef['labels'];
+  floats: number;
+  histograms: number;
+  max: number;
+  min: number;
+}
 
 export class StorageQueryable implements Queryable {
   readonly #reader: SeriesReader;
   readonly #tenant: TenantId;
   readonly #batch: number;
-  readonly #aggregateBatch: number;
   readonly #pageSamples: number | undefined;
+  /** Window summaries by selector+window key, and the metric name the selector pins ('' if none). */
+  readonly #windows: Map<string, { metric: string; series: WindowSummary[] }> | null;
 
   constructor(reader: SeriesReader, tenant: TenantId, options: StorageQueryableOptions = {}) {
     const batch = options.seriesBatch ?? DEFAULT_SERIES_BATCH;
@@ -70,9 +77,9 @@ export class StorageQueryable implements Queryable {
     this.#reader = reader;
     this.#tenant = tenant;
     this.#batch = batch;
-    this.#aggregateBatch = options.seriesBatch ?? DEFAULT_AGGREGATE_BATCH;
     this.#pageSamples = options.pageSamples;
-    if (options.aggregatePushdown !== false && typeof reader.aggregateSamples === 'function') {
+    this.#windows = options.memoizeWindows ? new Map() : null;
+    if (options.aggregatePushdown !== false) {
       this.selectAggregated = (matchers, func, minT, maxT, opts) => this.#aggregated(matchers, func, minT, maxT, opts);
     }
   }
@@ -96,62 +103,65 @@ export class StorageQueryable implements Queryable {
   }
 
   /**
-   * Present only when the reader aggregates in SQL and aggregatePushdown is not false (the engine checks
-   * for the method), so it is installed by the constructor.
+   * Present unless aggregatePushdown is false (the engine checks for the method), so it is installed by
+   * the constructor.
    */
-  selectAggregated?: (matchers: LabelMatcher[], func: AggregatableFunction, minT: number, maxT: number, options?: SelectOptions) => AsyncIterable<AggregatedSeries>;
+  selectAggregated?: (matchers: LabelMatcher[], func: AggregatableFunction, minT: number, maxT: number, options?: AggregateOptions) => AsyncIterable<AggregatedSeries>;
 
-  async *#aggregated(matchers: LabelMatcher[], func: AggregatableFunction, minT: number, maxT: number, options: SelectOptions = {}): AsyncGenerator<AggregatedSeries> {
-    const signal = options.signal;
-    signal?.throwIfAborted();
-    const sqlFunc = SQL_AGGREGATES[func];
-    if (!sqlFunc) throw new Error(`cannot aggregate ${func} in storage`);
+  /**
+   * func over each selected series' window, computed here as the series stream in (one series held at a
+   * time) with the engine's own range functions, so the result is the engine's bit for bit. Storage
+   * reads compacted days as one row per series and day (storage/compaction.ts), which is what makes
+   * long windows cheap; aggregating in SQL would have to unpack and de-duplicate those rows.
+   */
+  async *#aggregated(matchers: LabelMatcher[], func: AggregatableFunction, minT: number, maxT: number, options: AggregateOptions = {}): AsyncGenerator<AggregatedSeries> {
+    options.signal?.throwIfAborted();
+    const fn = AGGREGATABLE_FUNCTIONS.has(func) ? RANGE_FUNCTIONS.get(func) : undefined;
+    if (!fn) throw new Error(`cannot aggregate ${func} in the queryable`);
+    if (func === 'quantile_over_time' && typeof options.param !== 'number') throw new Error('quantile_over_time needs its parameter');
     if (!(minT <= maxT)) return;
-    const withHistograms = options.histograms !== false;
-    let batch: SeriesRef[] = [];
-    for await (const ref of this.#reader.selectSeries(this.#tenant, matchers, minT, maxT)) {
-      batch.push(ref);
-      if (batch.length >= this.#aggregateBatch) {
-        yield* this.#aggregateSeries(batch, func, sqlFunc, minT, maxT, signal, withHistograms);
-        batch = [];
+    const key = this.#windows ? `${matchersKey(matchers)}@${minT},${maxT},${options.histograms !== false}` : '';
+    const known = this.#windows?.get(key);
+    if (known && func !== 'quantile_over_time') {
+      for (const w of known.series) {
+        const value = func === 'count_over_time' ? w.floats + w.histograms : func === 'max_over_time' ? w.max : w.min;
+        yield { labels: w.labels, value, floats: w.floats, histograms: w.histograms };
       }
-      signal?.throwIfAborted();
+      return;
     }
-    if (batch.length > 0) yield* this.#aggregateSeries(batch, func, sqlFunc, minT, maxT, signal, withHistograms);
+    const params = func === 'quantile_over_time' ? [options.param!] : [];
+    const window = { evalTs: maxT, rangeStart: minT - 1, rangeEnd: maxT, rangeMs: maxT - minT + 1 };
+    const maxFn = RANGE_FUNCTIONS.get('max_over_time')!;
+    const minFn = RANGE_FUNCTIONS.get('min_over_time')!;
+    const seen: WindowSummary[] | null = this.#windows ? [] : null;
+    for await (const s of this.select(matchers, minT, maxT, options)) {
+      const { ts, vs } = nonStaleFloats(s.timestamps, s.values);
+      let histograms = 0;
+      if (options.histograms !== false && s.histograms) for (const h of s.histograms) if (!isStaleHistogram(h)) histograms++;
+      const floats = vs.length;
+      if (floats + histograms === 0) continue;
+      const value = func === 'count_over_time' ? floats + histograms : floats > 0 ? (fn(ts, vs, 0, floats, window, params) ?? NaN) : NaN;
+      seen?.push({
+        labels: s.labels,
+        floats,
+        histograms,
+        max: floats > 0 ? (maxFn(ts, vs, 0, floats, window, []) ?? NaN) : NaN,
+        min: floats > 0 ? (minFn(ts, vs, 0, floats, window, []) ?? NaN) : NaN,
+      });
+      yield { labels: s.labels, value, floats, histograms };
+    }
+    // Only a complete read is remembered (the engine may stop early on an error).
+    if (seen) this.#windows!.set(key, { metric: pinnedMetric(matchers), series: seen });
   }
 
-  async *#aggregateSeries(
-    refs: SeriesRef[],
-    func: AggregatableFunction,
-    sqlFunc: SampleAggregateFunction,
-    minT: number,
-    maxT: number,
-    signal: AbortSignal | undefined,
-    withHistograms: boolean,
-  ): AsyncGenerator<AggregatedSeries> {
-    signal?.throwIfAborted();
-    const labelsById = new Map<number, SeriesRef['labels']>();
-    for (const r of refs) labelsById.set(r.id, r.labels);
-    // Non-stale histograms per series (stale ones are no samples, as in the engine).
-    const histograms = new Map<number, number>();
-    if (withHistograms) {
-      for (const [id, h] of await this.#readHistograms(refs, minT, maxT, signal)) {
-        let n = 0;
-        for (const x of h.hs) if (!isStaleHistogram(x)) n++;
-        if (n > 0) histograms.set(id, n);
-      }
-    }
-    for await (const a of this.#reader.aggregateSamples!(this.#tenant, [...labelsById.keys()], sqlFunc, minT, maxT)) {
-      signal?.throwIfAborted();
-      const labels = labelsById.get(a.seriesId);
-      if (!labels) throw new Error(`storage returned an aggregate of series ${a.seriesId}, which was not requested`);
-      const nh = histograms.get(a.seriesId) ?? 0;
-      histograms.delete(a.seriesId);
-      yield { labels, value: func === 'count_over_time' ? a.count + nh : a.value, floats: a.count, histograms: nh };
-    }
-    for (const [id, nh] of histograms) {
-      yield { labels: labelsById.get(id)!, value: func === 'count_over_time' ? nh : NaN, floats: 0, histograms: nh };
-    }
+  /**
+   * Forgets the remembered windows that may include series of these metrics (memoizeWindows): those of
+   * selectors pinning one of the names, and every selector that pins no name.
+   */
+  forgetMetrics(names: Iterable<string>): void {
+    if (!this.#windows || this.#windows.size === 0) return;
+    const written = new Set(names);
+    for (const [key, w] of this.#windows) if (w.metric === '' || written.has(w.metric)) this.#windows.delete(key);
   }
 
   async *#readBatch(refs: SeriesRef[], minT: number, maxT: number, signal: AbortSignal | undefined, withHistograms: boolean): AsyncGenerator<Series> {
@@ -230,4 +240,28 @@ function mergePages(labels: SeriesRef['labels'], pages: SampleBlock[]): Series {
     off += p.timestamps.length;
   }
   return { labels, timestamps, values };
+}
+
+/** The metric name a selector pins with `__name__="…"`, or '' (a regex or no name matcher). */
+function pinnedMetric(matchers: readonly LabelMatcher[]): string {
+  for (const m of matchers) if (m.name === '__name__' && m.type === '=') return m.value;
+  return '';
+}
+
+/** The float samples without stale markers (the arrays themselves when there are none). */
+function nonStaleFloats(timestamps: Float64Array, values: Float64Array): { ts: Float64Array; vs: Float64Array } {
+  const bits = bitsView(values);
+  let stale = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] !== values[i] && isStaleAt(bits, i)) stale++;
+  if (stale === 0) return { ts: timestamps, vs: values };
+  const ts = new Float64Array(values.length - stale);
+  const vs = new Float64Array(values.length - stale);
+  let j = 0;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] !== values[i] && isStaleAt(bits, i)) continue;
+    ts[j] = timestamps[i]!;
+    vs[j] = values[i]!;
+    j++;
+  }
+  return { ts, vs };
 }

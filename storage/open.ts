@@ -3,6 +3,7 @@
 
 import type { Logger } from '../lib/log.ts';
 import { PgAnalyzerState } from './analyzer-state.ts';
+import { Compactor } from './compaction.ts';
 import type { Driver } from './driver.ts';
 import { PgDriver } from './driver-pg.ts';
 import { PgliteDriver } from './driver-pglite.ts';
@@ -32,6 +33,7 @@ class OpenedStorage implements Storage {
   readonly writer: PgIngestWriter;
   readonly reader: PgSeriesReader;
   readonly analyzerState: PgAnalyzerState;
+  readonly compactor: Compactor;
   readonly #db: Driver;
   readonly #partitions: PartitionManager;
   #closed = false;
@@ -44,6 +46,7 @@ class OpenedStorage implements Storage {
     this.writer = new PgIngestWriter(db, { partitions: this.#partitions, seriesCacheSize: options.seriesCacheSize, logger: options.logger });
     this.reader = new PgSeriesReader(db);
     this.analyzerState = new PgAnalyzerState(db);
+    this.compactor = new Compactor(db, options.logger);
   }
 
   /** The underlying driver (tests, tools). */

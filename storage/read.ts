@@ -12,13 +12,11 @@ import { tenantLiteral, transaction, type Driver, type OpenTx, type Tx } from '.
 import { StorageError, wrapDbError } from './errors.ts';
 import { compareLabels, labelsFromJson } from './labels.ts';
 import { DAY_MS } from './partitions.ts';
-import type { LabelMatcher, SampleAggregate, SampleAggregateFunction, SampleBlock, SeriesReader, SeriesRef, StoredExemplar, StoredHistogram, StoredMetadata, TenantId } from './types.ts';
+import type { LabelMatcher, SampleBlock, SeriesReader, SeriesRef, StoredExemplar, StoredHistogram, StoredMetadata, TenantId } from './types.ts';
 
 export const DEFAULT_PAGE_SAMPLES = 8192;
 /** Series ids per COPY (pg) or per keyset query (PGlite). */
 const SERIES_PER_QUERY = 5000;
-/** Series ids per aggregate statement: it returns one row per series, and each statement scans the window. */
-const AGGREGATE_SERIES_PER_QUERY = 20_000;
 /** Rows per query on PGlite, whose COPY TO returns the whole result at once. */
 const PGLITE_PAGE_ROWS = 100_000;
 /** Labels fetched per round trip when listing series. */
@@ -151,69 +149,111 @@ function seriesWhere(tenant: number, matchers: readonly LabelMatcher[], minT: nu
 
 // --- samples: COPY stream → blocks --------------------------------------------------------------------------
 
-/** Cuts a (series_id, ts)-ordered stream of rows into SampleBlocks of at most pageSamples. */
+/**
+ * Turns the rows of samplesSelect (series by series: the series' chunks, then its raw rows) into
+ * SampleBlocks of at most pageSamples, keeping only [minT, maxT]. A series' samples are gathered before
+ * they go out: chunks hold whole days and, after a late write, a chunk of a later seq or a raw row may
+ * repeat or precede what came before, so the series is sorted by time when needed and a repeated
+ * timestamp keeps its first (earliest written) sample.
+ */
 class BlockBuilder {
   readonly #page: number;
+  readonly #minT: number;
+  readonly #maxT: number;
   readonly #ready: SampleBlock[] = [];
   #series = -1;
   #n = 0;
-  #ts: Float64Array;
-  #values: Float64Array;
-  #valueBytes: Uint8Array;
+  #sorted = true;
+  #ts = new Float64Array(256);
+  #valueBytes = new Uint8Array(256 * 8);
   lastSeries = 0;
-  lastTs = 0;
+  /** The ordering key of the last row (raw: its ts; chunk: day and seq, see samplesSelect). */
+  lastKind = 0;
+  lastKey = 0;
 
-  constructor(pageSamples: number) {
+  constructor(pageSamples: number, minT: number, maxT: number) {
     this.#page = pageSamples;
-    this.#ts = new Float64Array(0);
-    this.#values = new Float64Array(0);
-    this.#valueBytes = new Uint8Array(0);
+    this.#minT = minT;
+    this.#maxT = maxT;
   }
 
-  /** Tuple handler for CopyBinaryDecoder: fields series_id int8, ts int8, value float8. */
+  /** Tuple handler for CopyBinaryDecoder: series_id int8, kind int4, key int8, ts int8, value float8, cts bytea, cvals bytea. */
   readonly onTuple = (buf: Uint8Array, view: DataView, offsets: Int32Array, lengths: Int32Array, fieldCount: number): void => {
-    if (fieldCount !== 3 || lengths[0] !== 8 || lengths[1] !== 8 || lengths[2] !== 8) throw new Error('unexpected row shape in samples COPY');
+    if (fieldCount !== 7 || lengths[0] !== 8 || lengths[1] !== 4 || lengths[2] !== 8) throw new Error('unexpected row shape in samples COPY');
     const series = readInt8(view, offsets[0]);
-    const ts = readInt8(view, offsets[1]);
-    if (series !== this.#series || this.#n === this.#page) {
+    if (series !== this.#series) {
       this.flush();
       this.#series = series;
     }
-    if (this.#n === this.#ts.length) this.#grow();
-    this.#ts[this.#n] = ts;
-    copyFloat8(buf, offsets[2], this.#valueBytes, this.#n);
-    this.#n++;
     this.lastSeries = series;
-    this.lastTs = ts;
+    this.lastKind = view.getInt32(offsets[1]);
+    this.lastKey = readInt8(view, offsets[2]);
+    if (lengths[5]! >= 0) {
+      this.#addChunk(buf, view, offsets[5]!, lengths[5]!, offsets[6]!, lengths[6]!);
+    } else {
+      if (lengths[3] !== 8 || lengths[4] !== 8) throw new Error('unexpected row shape in samples COPY');
+      this.#add(readInt8(view, offsets[3]), buf, offsets[4]);
+    }
   };
 
-  #grow(): void {
-    const cap = Math.min(this.#page, Math.max(256, this.#ts.length * 2));
-    const ts = new Float64Array(cap);
-    const values = new Float64Array(cap);
-    ts.set(this.#ts.subarray(0, this.#n));
-    values.set(this.#values.subarray(0, this.#n)); // typed-array copy: bytes, NaN payloads intact
-    this.#ts = ts;
-    this.#values = values;
-    this.#valueBytes = new Uint8Array(values.buffer);
+  #add(ts: number, buf: Uint8Array, valueOffset: number): void {
+    if (ts < this.#minT || ts > this.#maxT) return;
+    if (this.#n === this.#ts.length) this.#grow();
+    if (this.#n > 0 && ts <= this.#ts[this.#n - 1]!) this.#sorted = false;
+    this.#ts[this.#n] = ts;
+    copyFloat8(buf, valueOffset, this.#valueBytes, this.#n);
+    this.#n++;
   }
 
-  /** Ends the current block (if any) and queues it. */
+  /** A chunk: n int8 timestamps and n float8 values, big-endian, back to back (bytea fields). */
+  #addChunk(buf: Uint8Array, view: DataView, tsAt: number, tsLength: number, valuesAt: number, valuesLength: number): void {
+    if (tsLength !== valuesLength || tsLength % 8 !== 0) throw new Error('sample chunk with timestamps and values of different lengths');
+    const n = tsLength / 8;
+    for (let i = 0; i < n; i++) this.#add(readInt8(view, tsAt + i * 8), buf, valuesAt + i * 8);
+  }
+
+  #grow(): void {
+    const ts = new Float64Array(this.#ts.length * 2);
+    const bytes = new Uint8Array(ts.length * 8);
+    ts.set(this.#ts);
+    bytes.set(this.#valueBytes); // bytes: NaN payloads intact
+    this.#ts = ts;
+    this.#valueBytes = bytes;
+  }
+
+  /** Ends the current series (if any): sorts and de-duplicates it when needed and queues its blocks. */
   flush(): void {
-    if (this.#n === 0) return;
-    const n = this.#n;
-    const full = n === this.#ts.length;
-    this.#ready.push({
-      seriesId: this.#series,
-      timestamps: full ? this.#ts : this.#ts.slice(0, n),
-      values: full ? this.#values : this.#values.slice(0, n),
-    });
-    if (full) {
-      this.#ts = new Float64Array(0);
-      this.#values = new Float64Array(0);
-      this.#valueBytes = new Uint8Array(0);
+    let n = this.#n;
+    if (n === 0) {
+      this.#sorted = true;
+      return;
+    }
+    let ts = this.#ts.subarray(0, n);
+    let values = new Float64Array(this.#valueBytes.buffer, 0, n);
+    if (!this.#sorted) {
+      const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ts[a]! - ts[b]! || a - b);
+      const sortedTs = new Float64Array(n);
+      const sortedValues = new Float64Array(n);
+      const src = new Uint8Array(values.buffer, 0, n * 8);
+      const dst = new Uint8Array(sortedValues.buffer);
+      let m = 0;
+      for (const i of order) {
+        if (m > 0 && sortedTs[m - 1] === ts[i]) continue; // first written wins
+        sortedTs[m] = ts[i]!;
+        dst.set(src.subarray(i * 8, i * 8 + 8), m * 8);
+        m++;
+      }
+      n = m;
+      ts = sortedTs.subarray(0, n);
+      values = sortedValues.subarray(0, n);
+    }
+    for (let from = 0; from < n; from += this.#page) {
+      const to = Math.min(n, from + this.#page);
+      // Copies (slice): the builder's buffers are reused for the next series.
+      this.#ready.push({ seriesId: this.#series, timestamps: ts.slice(from, to), values: values.slice(from, to) });
     }
     this.#n = 0;
+    this.#sorted = true;
   }
 
   take(): SampleBlock[] {
@@ -221,41 +261,34 @@ class BlockBuilder {
   }
 }
 
-function samplesSelect(tenant: number, ids: readonly number[], minT: number, maxT: number, after?: { series: number; ts: number }, limit?: number): string {
-  const lo = int8Literal(minT, 'ceil');
-  const hi = int8Literal(maxT, 'floor');
-  let sql = `SELECT series_id, ts, value FROM samples WHERE tenant_id = ${tenantLiteral(tenant)} AND series_id = ANY ('{${ids.join(',')}}'::bigint[]) AND ts BETWEEN ${lo} AND ${hi}`;
-  if (after) sql += ` AND (series_id, ts) > (${after.series}, ${int8Literal(after.ts, 'floor')})`;
-  sql += ' ORDER BY series_id, ts';
-  if (limit !== undefined) sql += ` LIMIT ${limit}`;
-  return sql;
-}
-
-/** A sample that is not Prometheus' stale marker (cheap for non-NaN values: the bytes are compared only for NaN). */
-const NOT_STALE = `NOT (value = 'NaN'::float8 AND float8send(value) = '\\x7ff0000000000002'::bytea)`;
-const NEGATIVE_ZERO = `'\\x8000000000000000'::bytea`;
+/** Ordering key of a chunk row within its series: day, then seq (2^20 seqs per day is far beyond any). */
+const CHUNK_KEY = (day: string, seq: string): string => `(${day}::bigint * 1048576 + ${seq})`;
 
 /**
- * One row per series with samples in [minT, maxT]: n (non-stale samples) and, for max/min, v (float8send
- * of the extreme over the non-NaN samples, NULL if all are NaN) and nz/pz (time of the first -0 / +0).
- * PostgreSQL orders NaN above every number (and NaN = NaN), hence the FILTER; it compares -0 = 0, hence
- * nz/pz, from which the caller keeps the sign of the first zero as PromQL's loop does.
+ * The samples of `ids` in [minT, maxT]: the compacted chunks of the days the range touches (kind 0,
+ * keyed by day and seq), then the raw rows (kind 1, keyed by ts), per series. One statement, so one
+ * snapshot: a compaction committing meanwhile cannot make a sample appear twice or not at all. `after`
+ * continues a keyset page (PGlite) after the last row read.
  */
-function aggregateSelect(tenant: number, ids: readonly number[], func: SampleAggregateFunction, minT: number, maxT: number): string {
+function samplesSelect(tenant: number, ids: readonly number[], minT: number, maxT: number, after?: { series: number; kind: number; key: number }, limit?: number): string {
   const lo = int8Literal(minT, 'ceil');
   const hi = int8Literal(maxT, 'floor');
-  const cols = ['series_id', 'count(*) AS n'];
-  if (func !== 'count') {
-    cols.push(
-      `float8send(${func}(value) FILTER (WHERE value <> 'NaN'::float8)) AS v`,
-      `min(ts) FILTER (WHERE value = 0 AND float8send(value) = ${NEGATIVE_ZERO}) AS nz`,
-      `min(ts) FILTER (WHERE value = 0 AND float8send(value) <> ${NEGATIVE_ZERO}) AS pz`,
-    );
-  }
-  return `SELECT ${cols.join(', ')} FROM samples
-    WHERE tenant_id = ${tenantLiteral(tenant)} AND series_id = ANY ('{${ids.join(',')}}'::bigint[]) AND ts BETWEEN ${lo} AND ${hi}
-      AND ${NOT_STALE}
-    GROUP BY series_id ORDER BY series_id`;
+  const t = tenantLiteral(tenant);
+  const idList = `'{${ids.join(',')}}'::bigint[]`;
+  const dayLo = Math.floor(Number(lo) / DAY_MS);
+  const dayHi = Math.floor(Number(hi) / DAY_MS);
+  const chunkDays = Number.isSafeInteger(dayLo) && Number.isSafeInteger(dayHi) ? `AND day BETWEEN ${Math.max(dayLo, INT4_MIN)} AND ${Math.min(dayHi, INT4_MAX)}` : '';
+  let sql = `SELECT series_id, kind, key, ts, value, cts, cvals FROM (
+      SELECT series_id, 0 AS kind, ${CHUNK_KEY('day', 'seq')} AS key, NULL::bigint AS ts, NULL::float8 AS value, ts AS cts, vals AS cvals
+        FROM sample_chunks WHERE tenant_id = ${t} AND series_id = ANY (${idList}) ${chunkDays} AND max_ts >= ${lo} AND min_ts <= ${hi}
+      UNION ALL
+      SELECT series_id, 1, ts, ts, value, NULL, NULL
+        FROM samples WHERE tenant_id = ${t} AND series_id = ANY (${idList}) AND ts BETWEEN ${lo} AND ${hi}
+    ) rows`;
+  if (after) sql += ` WHERE (series_id, kind, key) > (${after.series}, ${after.kind}, ${int8Literal(after.key, 'floor')})`;
+  sql += ' ORDER BY series_id, kind, key';
+  if (limit !== undefined) sql += ` LIMIT ${limit}`;
+  return sql;
 }
 
 export interface SeriesReaderOptions {
@@ -272,10 +305,10 @@ export class PgSeriesReader implements SeriesReader {
     this.#batchRows = options.batchRows ?? PGLITE_PAGE_ROWS;
   }
 
-  async #scoped<T>(tenant: number, what: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  async #scoped<T>(tenant: number, what: string, fn: (tx: Tx) => Promise<T>, indexReads = false): Promise<T> {
     tenantLiteral(tenant);
     try {
-      return await transaction(this.#driver, { tenant }, fn);
+      return await transaction(this.#driver, { tenant, indexReads }, fn);
     } catch (error) {
       throw wrapDbError(error, what);
     }
@@ -312,11 +345,11 @@ export class PgSeriesReader implements SeriesReader {
   async *#streamSamples(tenant: number, ids: number[], minT: number, maxT: number, pageSamples: number): AsyncIterable<SampleBlock> {
     let tx: OpenTx;
     try {
-      tx = await this.#driver.begin({ tenant });
+      tx = await this.#driver.begin({ tenant, indexReads: true });
     } catch (error) {
       throw wrapDbError(error, 'reading samples');
     }
-    const blocks = new BlockBuilder(pageSamples);
+    const blocks = new BlockBuilder(pageSamples, minT, maxT);
     const decoder = new CopyBinaryDecoder(blocks.onTuple);
     let ok = false;
     try {
@@ -341,14 +374,19 @@ export class PgSeriesReader implements SeriesReader {
 
   /** PGlite: COPY TO returns everything at once, so read keyset pages of bounded size. */
   async *#pagedSamples(tenant: number, ids: number[], minT: number, maxT: number, pageSamples: number): AsyncIterable<SampleBlock> {
-    const blocks = new BlockBuilder(pageSamples);
-    let after: { series: number; ts: number } | undefined;
+    const blocks = new BlockBuilder(pageSamples, minT, maxT);
+    let after: { series: number; kind: number; key: number } | undefined;
     for (;;) {
       const decoder = new CopyBinaryDecoder(blocks.onTuple);
-      await this.#scoped(tenant, 'reading samples', async (tx) => {
-        for await (const chunk of tx.copyTo(samplesSelect(tenant, ids, minT, maxT, after, this.#batchRows))) decoder.push(chunk);
-        decoder.end();
-      });
+      await this.#scoped(
+        tenant,
+        'reading samples',
+        async (tx) => {
+          for await (const chunk of tx.copyTo(samplesSelect(tenant, ids, minT, maxT, after, this.#batchRows))) decoder.push(chunk);
+          decoder.end();
+        },
+        true,
+      );
       // Blocks may continue across pages: only the completed ones go out now.
       const rows = decoder.tuples;
       if (rows < this.#batchRows) {
@@ -357,42 +395,7 @@ export class PgSeriesReader implements SeriesReader {
         return;
       }
       for (const b of blocks.take()) yield b;
-      after = { series: blocks.lastSeries, ts: blocks.lastTs };
-    }
-  }
-
-  async *aggregateSamples(tenant: TenantId, seriesIds: number[], func: SampleAggregateFunction, minT: number, maxT: number): AsyncIterable<SampleAggregate> {
-    tenantLiteral(tenant);
-    if (func !== 'max' && func !== 'min' && func !== 'count') throw new RangeError(`unknown aggregate ${JSON.stringify(func)}`);
-    const ids = seriesIdList(seriesIds);
-    if (ids.length === 0 || minT > maxT) return;
-    const bits = new Uint8Array(8);
-    const value = new Float64Array(bits.buffer);
-    for (const group of chunks(ids, AGGREGATE_SERIES_PER_QUERY)) {
-      const rows = await this.#scoped(tenant, 'aggregating samples', async (tx) => {
-        const r = await tx.query<{ series_id: string | number; n: string | number; v?: Uint8Array | null; nz?: string | number | null; pz?: string | number | null }>(
-          aggregateSelect(tenant, group, func, minT, maxT),
-        );
-        return r.rows;
-      });
-      for (const r of rows) {
-        const n = Number(r.n);
-        if (!(n > 0)) continue;
-        let v: number;
-        if (func === 'count') v = n;
-        else if (r.v === null || r.v === undefined) v = NaN;
-        else {
-          copyFloat8(r.v, 0, bits, 0);
-          v = value[0]!;
-          if (v === 0) {
-            // The first zero in time order decides the sign (PromQL keeps the first of equal extremes).
-            const nz = r.nz === null || r.nz === undefined ? null : Number(r.nz);
-            const pz = r.pz === null || r.pz === undefined ? null : Number(r.pz);
-            v = nz !== null && (pz === null || nz < pz) ? -0 : 0;
-          }
-        }
-        yield { seriesId: Number(r.series_id), count: n, value: v };
-      }
+      after = { series: blocks.lastSeries, kind: blocks.lastKind, key: blocks.lastKey };
     }
   }
 

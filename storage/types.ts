@@ -4,6 +4,7 @@
 
 import type { DecodedWriteRequest, Label, RejectReason, WriteLimits } from '../protocol/types.ts';
 import type { PgAnalyzerState } from './analyzer-state.ts';
+import type { Compactor } from './compaction.ts';
 import type { Tx } from './driver.ts';
 
 export type TenantId = number;
@@ -126,20 +127,6 @@ export interface StoredMetadata {
   unit: string;
 }
 
-/**
- * max/min: PromQL's max_over_time/min_over_time of the samples (ignoring NaN unless every sample is NaN,
- * then NaN; when the extreme is ±0, the sign of the first zero in time order). count: the samples.
- */
-export type SampleAggregateFunction = 'max' | 'min' | 'count';
-
-export interface SampleAggregate {
-  seriesId: number;
-  /** Float samples in the range, stale markers excluded (> 0). */
-  count: number;
-  /** The function's value (for count, equal to count). */
-  value: number;
-}
-
 export interface SeriesReader {
   /**
    * Series matching all matchers with at least one sample, histogram or exemplar in [minT, maxT] (ms,
@@ -156,12 +143,6 @@ export interface SeriesReader {
    */
   readSamples(tenant: TenantId, seriesIds: number[], minT: number, maxT: number, pageSamples?: number): AsyncIterable<SampleBlock>;
   readHistograms(tenant: TenantId, seriesIds: number[], minT: number, maxT: number): AsyncIterable<StoredHistogram>;
-  /**
-   * Optional: one aggregate per given series with float samples in [minT, maxT], computed in SQL
-   * (GROUP BY series), in any order. Stale markers (NaN 0x7ff0000000000002) are not samples. See
-   * SampleAggregate for the exact semantics of each function.
-   */
-  aggregateSamples?(tenant: TenantId, seriesIds: number[], func: SampleAggregateFunction, minT: number, maxT: number): AsyncIterable<SampleAggregate>;
   readExemplars(tenant: TenantId, seriesIds: number[], minT: number, maxT: number): AsyncIterable<StoredExemplar>;
   labelNames(tenant: TenantId, matchers: LabelMatcher[], minT: number, maxT: number): Promise<string[]>;
   labelValues(tenant: TenantId, name: string, matchers: LabelMatcher[], minT: number, maxT: number): Promise<string[]>;
@@ -181,6 +162,8 @@ export interface Storage {
   readonly reader: SeriesReader;
   /** The analyzer's published rule state and recommendations (analyzer-state.ts). */
   readonly analyzerState: PgAnalyzerState;
+  /** Moves closed days of samples into per-series chunks (compaction.ts). */
+  readonly compactor: Compactor;
   /** Applies pending migrations (idempotent; serialised across processes with an advisory lock). */
   migrate(): Promise<{ applied: string[] }>;
   /** Database reachable and every known migration applied. */

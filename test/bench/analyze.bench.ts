@@ -13,7 +13,9 @@
 // the rules filter out). Everything goes through storage.writer.write (the ingest path: validation, series
 // index, activity days, daily partitions, binary COPY) as DecodedWriteRequest columns built directly (no
 // protobuf round trip), a few thousand series per request; then VACUUM ANALYZE (autovacuum would have
-// done it to week-old data). Loading is setup and is timed separately.
+// done it to week-old data), and the compaction of closed days the analyzer runs (storage/compaction.ts:
+// days that ended more than 1 h before ts become one row per series and day). Loading is setup and is
+// timed separately.
 //
 // Measurement, in a fresh child process (so that the heap and RSS are the evaluation's, not the loader's):
 // loadRuleFiles(rules/*.yml), a RuleScheduler with new Engine() and the contract assembler (as the
@@ -196,6 +198,7 @@ async function main(): Promise<void> {
         writeFileSync(KEEP_FILE, JSON.stringify({ name: db.name, url: db.url, ts: p.ts, tenants } satisfies KeptDatabase));
       }
     }
+    await compact(db.url, p.ts);
     code = await measureInChild(db.url, db.name, p);
   } finally {
     if (!KEEP) await db.drop();
@@ -311,6 +314,29 @@ async function load(url: string, tenants: readonly PlannedTenant[]): Promise<voi
     });
     const size = await withClient(url, async (c) => (await c.query<{ s: string }>('SELECT pg_database_size(current_database())::text AS s')).rows[0]!.s);
     console.log(`load total: ${int(total)} samples in ${secs(tv - tAll)}; VACUUM ANALYZE ${secs(performance.now() - tv)}; database ${mib(Number(size))}`);
+  } finally {
+    await storage.close();
+  }
+}
+
+/**
+ * What the running analyzer's storage compaction would have done over the week (storage/compaction.ts,
+ * default grace: a day is compacted 1 h after it ends), then VACUUM ANALYZE as autovacuum would after
+ * the move. A no-op on a database compacted by an earlier run.
+ */
+async function compact(url: string, ts: number): Promise<void> {
+  const storage = await openStorage({ databaseUrl: url, dataDir: '', poolMax: 2 });
+  try {
+    await storage.migrate(); // a kept database may predate the chunks table
+    const t0 = performance.now();
+    const days = await storage.compactor.compactClosedDays(ts);
+    if (days.length === 0) return;
+    const tv = performance.now();
+    await withClient(url, (c) => c.query('VACUUM ANALYZE'));
+    const size = await withClient(url, async (c) => (await c.query<{ s: string }>('SELECT pg_database_size(current_database())::text AS s')).rows[0]!.s);
+    const samples = days.reduce((n, d) => n + d.samples, 0);
+    const chunks = days.reduce((n, d) => n + d.chunks, 0);
+    console.log(`compacted ${days.length} closed days: ${int(samples)} samples into ${int(chunks)} chunks in ${secs(tv - t0)}; VACUUM ANALYZE ${secs(performance.now() - tv)}; database ${mib(Number(size))}`);
   } finally {
     await storage.close();
   }
@@ -480,6 +506,7 @@ function probedStorage(storage: OpenStorage, probe: Probe): Storage {
     writer,
     reader,
     analyzerState: storage.analyzerState,
+    compactor: storage.compactor,
     migrate: () => storage.migrate(),
     ready: () => storage.ready(),
     poolStats: () => storage.poolStats(),
