@@ -2,7 +2,7 @@
 // targets, compute the kube-state-metrics series of this node's pods and of the node, keep what the rules
 // need, and remote-write it. Serves /metrics, /-/healthy and /-/ready; stop() flushes the buffer.
 
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { createLogger, type Logger } from '../lib/log.ts';
 import type { Label } from '../protocol/types.ts';
 import type { AgentConfig } from './config.ts';
@@ -15,6 +15,9 @@ import { ScrapeTarget } from './scrape.ts';
 import { RemoteWriteSender } from './sender.ts';
 import { SeriesRegistry, TargetSeries, seriesKey } from './series.ts';
 import pkg from '../package.json' with { type: 'json' };
+
+// Not `import … from 'node:http'`: see agent/http.ts (that import loads Node's bundled undici).
+const { createServer } = process.getBuiltinModule('node:http');
 
 export interface AgentOptions {
   logger?: Logger;
@@ -201,7 +204,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
       const started = performance.now();
       factTarget.begin(factFamilies);
       kube.collect((name, labels, value, shared) => {
-        factTarget.addLabels(sender, name + seriesKey(labels), () => ({ labels: [{ name: '__name__', value: name }, ...labels], family: factFamilies.get(name) ?? null, shared }), value, t0);
+        factTarget.addLabels(sender, seriesKey(labels, name), () => ({ labels: [{ name: '__name__', value: name }, ...labels], family: factFamilies.get(name) ?? null, shared }), value, t0);
       });
       factTarget.end(sender, t0);
       const s = factTarget.stats;

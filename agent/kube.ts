@@ -6,13 +6,21 @@
 // KUBERNETES_SERVICE_HOST/PORT, exactly what client-go's InClusterConfig reads. Outside a cluster,
 // --kubeconfig is loaded by @kubernetes/client-node's KubeConfig, which handles every kubeconfig
 // authentication method (client certificates, tokens, token files, exec plugins, OIDC…); it is imported
-// only then, because loading it costs some 60 MiB of heap that a DaemonSet agent should not pay.
+// only then.
+//
+// The list+watch itself goes through node:https, not @kubernetes/client-node, for memory. Measured with
+// test/agent/agent.bench.ts on the image's build of the agent (agent/build.ts, bin/trimtab.sh flags):
+// peak RSS 74.4 MiB as is; 107.9 MiB (+33.5 MiB, anonymous 30.7 → 63.0 MiB) with the agent process
+// merely loading @kubernetes/client-node 2.x and creating a KubeConfig, a CoreV1Api client and a Watch
+// (its requests go through fetch, i.e. Node's bundled undici, on top of its own generated models), before
+// it serves a single request. The agent's budget is 64 MiB in all, so a DaemonSet agent does not pay that.
 //
 // The watch follows client-go's reflector: list (resourceVersion from the list), then watch from that
 // version with bookmarks; a closed watch resumes from the last version seen; 410 Gone (or an ERROR event
 // saying so) relists; errors back off exponentially (1 s → 30 s).
 
-import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
+import type { Readable } from 'node:stream';
 import type { Logger } from '../lib/log.ts';
 import type { Label } from '../protocol/types.ts';
 import { TrimtabError } from '../protocol/errors.ts';
@@ -159,7 +167,7 @@ export class KubeClient {
       for await (const c of opened.stream) if (text.length < 2000) text += String(c);
       throw new KubeError('watch_failed', `watch ${resource}: ${opened.status} ${text.slice(0, 500)}`);
     }
-    const lines = createInterface({ input: opened.stream, crlfDelay: Infinity });
+    const lines = streamLines(opened.stream);
     let expired = false;
     try {
       for await (const line of lines) {
@@ -175,11 +183,31 @@ export class KubeClient {
         onEvent(event);
       }
     } finally {
-      lines.close();
+      await lines.return(undefined);
       opened.abort();
     }
     return expired ? 'expired' : 'closed';
   }
+}
+
+/**
+ * The lines of a watch response (one JSON event per line). Not node:readline, which loads seven more
+ * builtin modules into the agent for this.
+ */
+async function* streamLines(stream: Readable): AsyncGenerator<string, void, undefined> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  for await (const chunk of stream) {
+    rest += decoder.write(chunk as Buffer);
+    let start = 0;
+    for (let nl = rest.indexOf('\n'); nl >= 0; nl = rest.indexOf('\n', start)) {
+      yield rest.charCodeAt(nl - 1) === 13 ? rest.slice(start, nl - 1) : rest.slice(start, nl);
+      start = nl + 1;
+    }
+    rest = rest.slice(start);
+  }
+  rest += decoder.end();
+  if (rest !== '') yield rest;
 }
 
 export interface ReflectorOptions<T> {

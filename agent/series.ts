@@ -62,10 +62,15 @@ function fnv1a(s: string): number {
   return h >>> 0;
 }
 
-export function seriesKey(labels: readonly Label[]): string {
-  let k = '';
-  for (const l of labels) k += `${l.name}\u0000${l.value}\u0001`;
-  return k;
+/**
+ * The identity of a label set (`prefix` first). Built with join, not `+=`: V8 keeps a string built by
+ * concatenation as a tree of cons-string pieces (4 per label, 32 bytes each plus the pieces), and these
+ * keys live as long as their series — ~1 MiB per 2,000 series in the agent bench; join gives one flat string.
+ */
+export function seriesKey(labels: readonly Label[], prefix = ''): string {
+  const parts: string[] = [prefix];
+  for (const l of labels) parts.push(l.name, '\u0000', l.value, '\u0001');
+  return parts.join('');
 }
 
 /** Builds final label sets and hands out shared SeriesRefs. */

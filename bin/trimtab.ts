@@ -5,12 +5,12 @@
 import { parseArgs } from 'node:util';
 import pkg from '../package.json' with { type: 'json' };
 import { createLogger } from '../lib/log.ts';
-import { ConfigError, OPTIONS, resolveServerConfig, type OptionSpec, type ServerConfig } from './config.ts';
+import { exitWith, UsageError } from './cli.ts';
+import { OPTIONS, resolveServerConfig, type OptionSpec, type ServerConfig } from './config.ts';
 import type { Storage } from '../storage/types.ts';
 
-// Each command loads only what it runs (the agent's Kubernetes client, the server roles and the rule
-// tools are imported on demand), so `trimtab rules test` or `trimtab version` start fast.
-const agentModule = () => import('../agent/index.ts');
+// Each command loads only what it runs (the agent, the server roles and the rule tools are imported on
+// demand), so `trimtab rules test` or `trimtab version` start fast.
 const rolesModule = () => import('./roles.ts');
 
 const USAGE = `Trimtab ${pkg.version}: Kubernetes right-sizing from Prometheus remote-write.
@@ -40,7 +40,6 @@ ${(OPTIONS as readonly OptionSpec[])
   TRIMTAB_BOOTSTRAP_TOKEN         environment only; see README
 `;
 
-class UsageError extends Error {}
 
 const TENANT_NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
 
@@ -76,77 +75,6 @@ async function withStorage<T>(config: ServerConfig, fn: (storage: Storage) => Pr
   }
 }
 
-/** Flags of `trimtab agent config`; repeatable ones collect into arrays. */
-const AGENT_CONFIG_FLAGS = {
-  format: { type: 'string' },
-  'remote-write-url': { type: 'string' },
-  'bearer-token-file': { type: 'string' },
-  cluster: { type: 'string' },
-  'rule-files': { type: 'string', multiple: true },
-  'keep-metric': { type: 'string', multiple: true },
-  help: { type: 'boolean' },
-} as const;
-
-async function agentUsage(): Promise<string> {
-  const { AGENT_OPTIONS } = await agentModule();
-  const rows = AGENT_OPTIONS.map((o) => `  --${o.flag}=…${o.multiple ? ' (repeatable)' : ''}`.padEnd(44) + `${o.env}${o.default !== undefined ? ` (default ${o.default})` : ''}`);
-  return `Usage: trimtab agent [flags]\n       trimtab agent config --format prometheus|alloy --remote-write-url URL [--bearer-token-file F] [--cluster NAME] [--rule-files GLOB]… [--keep-metric NAME]…\n\nAgent flags (flag, then environment variable, then default):\n${rows.join('\n')}\n`;
-}
-
-async function agentMain(argv: string[]): Promise<number> {
-  const { AGENT_OPTIONS, defaultKeepList, generateConfig, keepListFromRuleFiles, resolveAgentConfig, startAgent } = await agentModule();
-  if (argv[0] === 'config') {
-    let values;
-    try {
-      ({ values } = parseArgs({ args: argv.slice(1), options: AGENT_CONFIG_FLAGS, strict: true }));
-    } catch (error) {
-      throw new UsageError((error as Error).message, { cause: error });
-    }
-    if (values.help) {
-      process.stdout.write(await agentUsage());
-      return 0;
-    }
-    if (values.format !== 'prometheus' && values.format !== 'alloy') throw new UsageError(`--format must be prometheus or alloy, got ${JSON.stringify(values.format ?? '')}`);
-    if (!values['remote-write-url']) throw new UsageError('--remote-write-url is required');
-    try {
-      new URL(values['remote-write-url']);
-    } catch (cause) {
-      throw new UsageError(`--remote-write-url ${JSON.stringify(values['remote-write-url'])} is not a URL`, { cause });
-    }
-    const extra = values['keep-metric'] ?? [];
-    let keep = defaultKeepList(extra);
-    if (values['rule-files']?.length) {
-      const derived = await keepListFromRuleFiles(values['rule-files'], extra);
-      for (const warning of derived.warnings) process.stderr.write(`trimtab: ${warning}\n`);
-      keep = derived.keep;
-    }
-    process.stdout.write(
-      generateConfig({ format: values.format, remoteWriteUrl: values['remote-write-url'], bearerTokenFile: values['bearer-token-file'], cluster: values.cluster, keep }),
-    );
-    return 0;
-  }
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' } };
-  for (const o of AGENT_OPTIONS) options[o.flag] = { type: 'string', ...(o.multiple ? { multiple: true } : {}) };
-  let values: Record<string, unknown>;
-  try {
-    ({ values } = parseArgs({ args: argv, options, strict: true }));
-  } catch (error) {
-    throw new UsageError((error as Error).message, { cause: error });
-  }
-  if (values.help) {
-    process.stdout.write(await agentUsage());
-    return 0;
-  }
-  const { help: _help, ...flags } = values;
-  const agent = await startAgent(resolveAgentConfig(flags as Record<string, string | string[]>));
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
-  });
-  await agent.stop();
-  return 0;
-}
-
 /** `trimtab rules check|test FILE…`: exit 0 when every file passes, 1 when one fails (as promtool). */
 async function rulesMain(sub: string | undefined, files: string[]): Promise<number> {
   if (sub !== 'check' && sub !== 'test') throw new UsageError(`unknown rules command ${JSON.stringify(sub ?? '')}; use check or test`);
@@ -167,7 +95,8 @@ async function rulesMain(sub: string | undefined, files: string[]): Promise<numb
 
 async function main(argv: string[]): Promise<number> {
   // The agent has its own flags (it runs in customer clusters, apart from the server roles).
-  if (argv[0] === 'agent') return agentMain(argv.slice(1));
+  // bin/agent.ts; the container image runs its pre-built JavaScript directly (agent/build.ts).
+  if (argv[0] === 'agent') return (await import('./agent.ts')).agentMain(argv.slice(1));
   const { positionals, flags, help } = parse(argv);
   const [command, sub, arg] = positionals;
   if (help || command === undefined || command === 'help') {
@@ -261,18 +190,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    if (error instanceof UsageError || error instanceof ConfigError) {
-      process.stderr.write(`trimtab: ${error.message}\n${error instanceof UsageError ? "run 'trimtab --help' for usage\n" : ''}`);
-      process.exitCode = 2;
-      return;
-    }
-    const e = error as Error;
-    process.stderr.write(`trimtab: ${e.message}${e.cause instanceof Error ? `: ${e.cause.message}` : ''}\n`);
-    process.exitCode = 1;
-  },
-);
+exitWith(main(process.argv.slice(2)));

@@ -1,6 +1,10 @@
 // npm run bench:agent — the agent on a node with 110 pods / 250 containers, scraped every 15 s.
 //
-// The agent runs as its own process (test/agent/support/agent-main.ts, what `trimtab agent` runs) against
+// The agent runs as its own process, exactly as the container image runs `trimtab agent`: the bench builds
+// the agent's JavaScript with agent/build.ts (what the Dockerfile runs), lays it out as in the image
+// (bin/trimtab.sh beside dist/, node_modules), and starts `sh bin/trimtab.sh agent …` — the image's
+// entry point, with its Node flags and malloc settings — with the environment the Helm DaemonSet sets
+// from helm/trimtab/values.yaml (agent.nodeOptions → NODE_OPTIONS, agent.mallocArenaMax). Against it:
 //   - a test kubelet (HTTPS, test CA, bearer token, gzip) serving /metrics/cadvisor and /metrics/resource
 //     for the node's pods (≈ 13 MB of cAdvisor text per scrape, as a containerd kubelet of that size),
 //   - a test API server (stands in for kube-apiserver) serving the node, its pods, ReplicaSets and Jobs,
@@ -8,24 +12,51 @@
 // It prints CPU per scrape round, average CPU in millicores, bytes sent per sample, and peak RSS, against
 // the targets (peak RSS ≤ 64 MiB, average CPU ≤ 20m), from /proc/<pid> of the agent process.
 //
-//   node test/agent/agent.bench.ts [--duration 5m] [--interval 15s] [--node-options=--max-semi-space-size=1] [--stripped]
+//   node test/agent/agent.bench.ts [--duration 5m] [--interval 15s] [--node-options='--flag …'] [--source]
 //   TRIMTAB_BENCH_DURATION=1m npm run bench:agent
 //
-// --stripped runs a copy of the sources with the types removed ahead of time (what a container image
-// could ship), so the agent process does not carry Node's TypeScript stripper (~30 MiB of memory).
+// --node-options adds to NODE_OPTIONS (as the chart's agent.nodeOptions would). --source runs instead
+// `node [--node-options] bin/agent.ts`: the .ts sources through Node's type stripping, no image flags
+// (for comparison; not what production runs).
+//
+// Measured (this bench, 110 pods / 250 containers, Node 24.21; peak RSS = VmHWM, which counts the pages
+// of the node binary the process touched: ~34 MiB for an idle `node`, 43–47 MiB for the agent). Runs of
+// 35–60 s unless noted; RSS is stable across runs to ~±2 MiB, CPU is not comparable across days (shared
+// machine):
+//   .ts sources, plain `node`                                      156 MiB (session 1)
+//   .ts sources, --max-semi-space-size=1 --max-old-space-size=64    115 MiB (anon 57, file-backed 58)
+//   pre-stripped JavaScript, same flags                            94–97 MiB (anon 42–45, file 52)
+//   + node:http taken with process.getBuiltinModule (no undici)      92.6 MiB
+//   + --jitless (CPU per scrape ×2.7 back to back: 567 → 1520 ms)   78.4 MiB (anon 35.5, file 43)
+//   + MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ = 128 KiB      77.0 MiB
+//   + --optimize-for-size                                           76.9 MiB
+//   the image build + entry point (bin/trimtab.sh) with all of it   74.9–78.6 MiB
+//   + prom-client modules loaded one by one, no node:readline       74.3 MiB (anon 31.7)
+//   + flat series keys (no cons strings)                            74.4 MiB (no change in the peak)
+//   final with --jitless, 5 minutes                                 78.4 MiB (anon 31.8, file ~46.6)
+//   shipped: no --jitless, prom-client through its index, 1 min     90.2 MiB (anon 38.0), 703 ms CPU a round
+//     (same host and hour, the .ts sources: 143.2 MiB, 547 ms a round)
+// Tried and not kept: --lite-mode 79 MiB (CPU ×3.7), --no-opt --no-maglev 83, --no-turbofan 86,
+// --single-threaded 105 and --single-threaded-gc 85 (both worse), --max-old-space-size=32 74.4,
+// --no-concurrent-array-buffer-sweeping 74.7, --v8-pool-size=1 with UV_THREADPOOL_SIZE=1 73.7,
+// --gc-global 70.5 at 4–5× the CPU. Loading @kubernetes/client-node into the agent: 107.9 MiB (agent/kube.ts).
+// What is left (5 minutes): ~46 MiB of node binary pages; anonymous ~32 MiB = V8 heap pages ~17 MiB (live
+// old space ~13 MiB: series keys and labels, bytecode, module sources), malloc ~7 MiB, stacks/arenas ~5.
+// Before any scrape, once started and synced with the API server, the agent is already at ~65 MiB.
 
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { buildAgent } from '../../agent/build.ts';
 import { parseDuration } from '../../bin/duration.ts';
 import { decodeWriteRequest, remoteWriteVersionFor, snappyDecode } from '../../protocol/index.ts';
 import { buildNodeWorkload } from './support/cluster.ts';
 import { startTestApiServer } from './support/kube-apiserver.ts';
 import { startTestKubelet } from './support/kubelet.ts';
-import { strippedAgentMain } from './support/strip.ts';
 import { makeTestPki } from './support/tls.ts';
 
 const { values: args } = parseArgs({
@@ -35,7 +66,7 @@ const { values: args } = parseArgs({
     pods: { type: 'string', default: '110' },
     containers: { type: 'string', default: '250' },
     'node-options': { type: 'string', default: process.env.TRIMTAB_BENCH_NODE_OPTIONS ?? '' },
-    stripped: { type: 'boolean', default: process.env.TRIMTAB_BENCH_STRIPPED === '1' },
+    source: { type: 'boolean', default: process.env.TRIMTAB_BENCH_SOURCE === '1' },
     'remote-write-version': { type: 'string', default: '1' },
   },
 });
@@ -85,10 +116,22 @@ await writeFile(join(dir, 'token'), api.token);
 await writeFile(join(dir, 'ca.crt'), pki.ca);
 await writeFile(join(dir, 'kubelet-token'), kubelet.token);
 
-const stripped = args.stripped ? await strippedAgentMain() : null;
-const agentArgs = [
-  ...args['node-options']!.split(' ').filter(Boolean),
-  stripped ? stripped.main : join(import.meta.dirname, 'support', 'agent-main.ts'),
+// The image's layout: /app/bin/trimtab.sh, /app/dist (agent/build.ts), /app/node_modules.
+const app = join(dir, 'app');
+const image = args.source ? null : await (async () => {
+  await mkdir(join(app, 'bin'), { recursive: true });
+  await copyFile(join(import.meta.dirname, '..', '..', 'bin', 'trimtab.sh'), join(app, 'bin', 'trimtab.sh'));
+  await symlink(join(import.meta.dirname, '..', '..', 'node_modules'), join(app, 'node_modules'));
+  await buildAgent(join(app, 'dist'));
+  // What the DaemonSet adds to the container's environment (helm/trimtab/templates/agent.yaml).
+  const values = parseYaml(await readFile(join(import.meta.dirname, '..', '..', 'helm', 'trimtab', 'values.yaml'), 'utf8')) as { agent: { nodeOptions?: string; mallocArenaMax?: string | number } };
+  const nodeOptions = [values.agent.nodeOptions ?? '', args['node-options']!].filter(Boolean).join(' ');
+  const env: Record<string, string> = {};
+  if (nodeOptions) env.NODE_OPTIONS = nodeOptions;
+  if (values.agent.mallocArenaMax !== undefined && values.agent.mallocArenaMax !== '') env.MALLOC_ARENA_MAX = String(values.agent.mallocArenaMax);
+  return { env };
+})();
+const agentFlags = [
   `--remote-write-url=http://127.0.0.1:${(receiver.address() as { port: number }).port}/api/v1/write`,
   '--cluster=bench',
   `--remote-write-version=${args['remote-write-version']}`,
@@ -103,11 +146,19 @@ const agentArgs = [
   '--listen=127.0.0.1:0',
   `--log-level=${process.env.TRIMTAB_BENCH_LOG_LEVEL ?? 'warn'}`,
 ];
+// Nothing of this process's own Node or malloc settings leaks into the agent's.
+const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('MALLOC_')));
 const started = Date.now();
-const child = spawn(process.execPath, agentArgs, {
-  env: { ...process.env, KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: new URL(api.url).port },
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
+const child = image
+  ? spawn('/bin/sh', [join(app, 'bin', 'trimtab.sh'), 'agent', ...agentFlags], {
+      // `node` on the PATH is this Node (the image's is the same release, test/helm/dockerfile.test.ts).
+      env: { ...inherited, ...image.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: new URL(api.url).port },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+  : spawn(process.execPath, [...args['node-options']!.split(' ').filter(Boolean), join(import.meta.dirname, '..', '..', 'bin', 'agent.ts'), ...agentFlags], {
+      env: { ...inherited, KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: new URL(api.url).port },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
 let logs = '';
 child.stdout.on('data', (d) => {
   logs = (logs + d).slice(-10_000);
@@ -127,7 +178,7 @@ const t0 = Date.now();
 let peakRss = atStart.rssKiB;
 let peakAnon = atStart.anonKiB;
 process.stdout.write(
-  `agent pid ${pid}: ${pods} pods / ${containers} containers, scrape every ${args.interval}, measuring for ${args.duration}; ${stripped ? 'pre-stripped JavaScript' : '.ts sources through Node type stripping'}${args['node-options'] ? `; node ${args['node-options']}` : ''}\n`,
+  `agent pid ${pid}: ${pods} pods / ${containers} containers, scrape every ${args.interval}, measuring for ${args.duration}; ${image ? `the image's entry point (bin/trimtab.sh agent, agent/build.ts JavaScript)${image.env.NODE_OPTIONS ? `; NODE_OPTIONS=${image.env.NODE_OPTIONS}` : ''}${image.env.MALLOC_ARENA_MAX ? `; MALLOC_ARENA_MAX=${image.env.MALLOC_ARENA_MAX}` : ''}` : `.ts sources through Node type stripping${args['node-options'] ? `; node ${args['node-options']}` : ''}`}\n`,
 );
 while (Date.now() - t0 < durationMs) {
   await new Promise((r) => setTimeout(r, 1000));
@@ -167,4 +218,3 @@ await kubelet.close();
 await api.close();
 await pki.cleanup();
 await rm(dir, { recursive: true, force: true });
-if (stripped) await rm(stripped.dir, { recursive: true, force: true });

@@ -130,7 +130,15 @@ describe('Dockerfile', () => {
     expect(users[users.length - 1].args).toBe('65532:65532');
     // Nothing runs or is copied as root after the switch, and the switch is not undone.
     expect(runtime.instructions.slice(runtime.instructions.indexOf(users[users.length - 1])).filter((i) => ['RUN', 'COPY', 'ADD'].includes(i.cmd))).toEqual([]);
-    expect(JSON.parse(of('ENTRYPOINT').at(-1)!.args)).toEqual(['node', 'bin/trimtab.ts']);
+    // bin/trimtab.sh: `agent` runs the build of agent/build.ts, everything else `node bin/trimtab.ts`.
+    expect(JSON.parse(of('ENTRYPOINT').at(-1)!.args)).toEqual(['/bin/sh', 'bin/trimtab.sh']);
+    const entry = readFileSync(join(REPO, 'bin', 'trimtab.sh'), 'utf8');
+    expect(entry).toMatch(/exec node "\$app\/bin\/trimtab\.ts" "\$@"/);
+    expect(entry).toMatch(/exec node [^\n]*"\$app\/dist\/bin\/agent\.js" "\$@"/);
+    // The agent's build runs in the image, before the switch to the non-root user.
+    const build = of('RUN').find((i) => /\bnode\b[^&;]*\bagent\/build\.ts dist\b/.test(i.args));
+    expect(build, 'RUN node agent/build.ts dist').toBeTruthy();
+    expect(runtime.instructions.indexOf(build!)).toBeLessThan(runtime.instructions.indexOf(users[users.length - 1]));
     expect(of('ADD')).toEqual([]);
     expect(runtime.instructions.filter((i) => i.cmd === 'RUN').map((i) => i.args).join(' ')).not.toMatch(/\bnpm\b/);
   });
