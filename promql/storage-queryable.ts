@@ -43,10 +43,12 @@ export interface StorageQueryableOptions {
    */
   aggregatePushdown?: boolean;
   /**
-   * Remember, per selector and window, what selectAggregated saw of each series (sample counts, max,
-   * min), and answer a later count/max/min_over_time over the same window from it without reading
-   * again (default false). For a queryable that lives through one rule-group evaluation: a rule that
-   * writes series must be followed by forgetMetrics() with their names (the scheduler does this).
+   * Remember, per selector, the series storage selected for a range of UTC days (storage selects at day
+   * granularity), and per selector and window what selectAggregated saw of each series (sample counts,
+   * max, min); answer later selects of the same days, and count/max/min_over_time over the same window,
+   * without asking storage again (default false). For a queryable that lives through one rule-group
+   * evaluation: a rule that writes series must be followed by forgetMetrics() with their names (the
+   * scheduler does this). A series created by ingest meanwhile is seen by the next evaluation.
    */
   memoizeWindows?: boolean;
 }
@@ -67,6 +69,8 @@ export class StorageQueryable implements Queryable {
   readonly #pageSamples: number | undefined;
   /** Window summaries by selector+window key, and the metric name the selector pins ('' if none). */
   readonly #windows: Map<string, { metric: string; series: WindowSummary[] }> | null;
+  /** Selected series by selector+day range, and the metric name the selector pins ('' if none). */
+  readonly #selected: Map<string, { metric: string; refs: SeriesRef[] }> | null;
 
   constructor(reader: SeriesReader, tenant: TenantId, options: StorageQueryableOptions = {}) {
     const batch = options.seriesBatch ?? DEFAULT_SERIES_BATCH;
@@ -79,6 +83,7 @@ export class StorageQueryable implements Queryable {
     this.#batch = batch;
     this.#pageSamples = options.pageSamples;
     this.#windows = options.memoizeWindows ? new Map() : null;
+    this.#selected = options.memoizeWindows ? new Map() : null;
     if (options.aggregatePushdown !== false) {
       this.selectAggregated = (matchers, func, minT, maxT, opts) => this.#aggregated(matchers, func, minT, maxT, opts);
     }
@@ -91,7 +96,8 @@ export class StorageQueryable implements Queryable {
     // selectSeries reads the ids (and labels, page by page) before yielding, holding no transaction while
     // suspended, so reading samples of a batch in between is safe on PGlite's single connection too.
     let batch: SeriesRef[] = [];
-    for await (const ref of this.#reader.selectSeries(this.#tenant, matchers, minT, maxT)) {
+    const refs = this.#selected ? await this.#selectSeriesOnce(matchers, minT, maxT) : this.#reader.selectSeries(this.#tenant, matchers, minT, maxT);
+    for await (const ref of refs) {
       batch.push(ref);
       if (batch.length >= this.#batch) {
         yield* this.#readBatch(batch, minT, maxT, signal, options.histograms !== false);
@@ -159,9 +165,21 @@ export class StorageQueryable implements Queryable {
    * selectors pinning one of the names, and every selector that pins no name.
    */
   forgetMetrics(names: Iterable<string>): void {
-    if (!this.#windows || this.#windows.size === 0) return;
+    if (!this.#windows || !this.#selected) return;
     const written = new Set(names);
     for (const [key, w] of this.#windows) if (w.metric === '' || written.has(w.metric)) this.#windows.delete(key);
+    for (const [key, w] of this.#selected) if (w.metric === '' || written.has(w.metric)) this.#selected.delete(key);
+  }
+
+  /** selectSeries through the memo (memoizeWindows): keyed by the matchers and the UTC days storage tests. */
+  async #selectSeriesOnce(matchers: LabelMatcher[], minT: number, maxT: number): Promise<SeriesRef[]> {
+    const key = `${matchersKey(matchers)}@${utcDay(Math.ceil(minT))},${utcDay(Math.floor(maxT))}`;
+    const known = this.#selected!.get(key);
+    if (known) return known.refs;
+    const refs: SeriesRef[] = [];
+    for await (const ref of this.#reader.selectSeries(this.#tenant, matchers, minT, maxT)) refs.push(ref);
+    this.#selected!.set(key, { metric: pinnedMetric(matchers), refs });
+    return refs;
   }
 
   async *#readBatch(refs: SeriesRef[], minT: number, maxT: number, signal: AbortSignal | undefined, withHistograms: boolean): AsyncGenerator<Series> {
@@ -240,6 +258,13 @@ function mergePages(labels: SeriesRef['labels'], pages: SampleBlock[]): Series {
     off += p.timestamps.length;
   }
   return { labels, timestamps, values };
+}
+
+const DAY_MS = 86_400_000;
+
+/** The UTC day of a time bound, as storage's series selection computes it (±Infinity kept apart). */
+function utcDay(t: number): string {
+  return Number.isFinite(t) ? String(Math.floor(t / DAY_MS)) : String(t);
 }
 
 /** The metric name a selector pins with `__name__="…"`, or '' (a regex or no name matcher). */

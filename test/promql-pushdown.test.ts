@@ -233,8 +233,12 @@ describe.each(DRIVERS)('aggregate pushdown on %s', (kind) => {
 
   it('answers count/max/min over a window already aggregated from memory, until its metric is written', async () => {
     let reads = 0;
+    let selects = 0;
     const spy: SeriesReader = {
-      selectSeries: (...a) => reader.selectSeries(...a),
+      selectSeries: (...a) => {
+        selects++;
+        return reader.selectSeries(...a);
+      },
       readSamples: (...a) => {
         reads++;
         return reader.readSamples(...a);
@@ -266,6 +270,17 @@ describe.each(DRIVERS)('aggregate pushdown on %s', (kind) => {
     memo.forgetMetrics(['g']);
     await same('count_over_time(g[2d])');
     expect(reads).toBeGreaterThan(afterMore);
+    // The series a selector selects are remembered per range of UTC days: another window within the
+    // same days reads samples without selecting series again, until the metric is written.
+    const selectsBefore = selects;
+    await same('sum_over_time(g[2d])');
+    await same('sum_over_time(g[2d] offset 1m)');
+    expect(selects).toBe(selectsBefore);
+    await same('sum_over_time(g[4d])');
+    expect(selects).toBe(selectsBefore + 1);
+    memo.forgetMetrics(['g']);
+    await same('sum_over_time(g[2d])');
+    expect(selects).toBe(selectsBefore + 2);
   });
 
   it('can be switched off in the queryable', () => {
