@@ -54,9 +54,10 @@ export interface EngineOptions {
    */
   nativeHistograms?: boolean;
   /**
-   * Let a Queryable that implements selectAggregated compute max/min/count_over_time(selector[range])
-   * evaluated at a single time (instant queries, or a fixed window with @) instead of streaming every
-   * sample of the window into the engine (default true). Results are identical either way.
+   * Let a Queryable that implements selectAggregated compute max/min/count/quantile_over_time(selector[range])
+   * evaluated at a single time (instant queries, or a fixed window with @; quantile_over_time at one step
+   * only) instead of streaming every sample of the window into the engine (default true). Results are
+   * identical either way.
    */
   aggregatePushdown?: boolean;
 }
