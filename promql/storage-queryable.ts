@@ -17,6 +17,7 @@
 // timeout, cancellation), the generator's return() runs and storage closes its COPY / transaction.
 
 import { decodeHistogram } from '../protocol/index.ts';
+import { dayOf } from '../storage/partitions.ts';
 import type { LabelMatcher, SampleBlock, SeriesReader, SeriesRef, TenantId } from '../storage/types.ts';
 import { RANGE_FUNCTIONS } from './functions.ts';
 import { fromRemoteWrite, isStaleHistogram, type FloatHistogram } from './native-histogram.ts';
@@ -260,11 +261,9 @@ function mergePages(labels: SeriesRef['labels'], pages: SampleBlock[]): Series {
   return { labels, timestamps, values };
 }
 
-const DAY_MS = 86_400_000;
-
 /** The UTC day of a time bound, as storage's series selection computes it (±Infinity kept apart). */
 function utcDay(t: number): string {
-  return Number.isFinite(t) ? String(Math.floor(t / DAY_MS)) : String(t);
+  return Number.isFinite(t) ? String(dayOf(t)) : String(t);
 }
 
 /** The metric name a selector pins with `__name__="…"`, or '' (a regex or no name matcher). */
