@@ -14,7 +14,9 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { startLeaseServer, type LeaseServer } from './support/lease-server.ts';
 import { holdsFor, SCHEDULING_SLACK_MS, waitFor } from './support/wait.ts';
 
-const FAST = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 };
+// Short enough to keep the test quick, long enough that a renewal delayed by a busy shared 2-core CI host
+// (seconds of CPU steal were seen with a 1 s deadline) does not depose a healthy leader.
+const FAST = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 250 };
 const NS = 'trimtab';
 const MICRO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
@@ -119,14 +121,14 @@ describe('Kubernetes Lease lock', () => {
       const i = electors.indexOf(leader);
       made[i].proxy!.cut();
       const cutAt = performance.now();
-      await waitFor(() => !leader.isLeader(), 'the old leader steps down', 3000);
+      await waitFor(() => !leader.isLeader(), 'the old leader steps down', FAST.renewDeadlineMs + 2000);
       expect(performance.now() - cutAt).toBeLessThanOrEqual(FAST.renewDeadlineMs + SCHEDULING_SLACK_MS);
-      const next = await waitFor(() => electors.find((e) => e !== leader && e.isLeader()), 'a new leader', 5000);
+      const next = await waitFor(() => electors.find((e) => e !== leader && e.isLeader()), 'a new leader', 2 * FAST.leaseDurationMs + 1000);
       expect(log.indexOf(`${leader.identity} stopped`)).toBeLessThan(log.indexOf(`${next.identity} started`));
       const second = terms.get(next.identity)!;
       expect(second.epoch).toBe(first.epoch + 1);
       const lease = server.lease(NS, 'analyzer')!;
-      expect(lease.spec).toMatchObject({ holderIdentity: next.identity, leaseTransitions: 1, leaseDurationSeconds: 2 });
+      expect(lease.spec).toMatchObject({ holderIdentity: next.identity, leaseTransitions: 1, leaseDurationSeconds: 3 });
       expect(lease.metadata.annotations).toMatchObject({ [EPOCH_ANNOTATION]: String(second.epoch) });
 
       // The fence followed the Lease: the deposed leader's writes are refused by the database.
@@ -147,7 +149,7 @@ describe('Kubernetes Lease lock', () => {
       const release = server.writes.slice(writesBefore).find((w) => w.name === 'analyzer' && w.spec.holderIdentity === '');
       expect(release?.spec).toMatchObject({ holderIdentity: '', leaseDurationSeconds: 1 });
       expect(await readFence(storage.db, 'analyzer')).toMatchObject({ epoch: second.epoch });
-      const third = await waitFor(() => electors.find((e) => e !== next && e.isLeader()), 'a leader after release', 3000);
+      const third = await waitFor(() => electors.find((e) => e !== next && e.isLeader()), 'a leader after release', FAST.leaseDurationMs + 1000);
       expect(performance.now() - t0).toBeLessThan(FAST.leaseDurationMs);
       expect(terms.get(third.identity)!.epoch).toBe(second.epoch + 1);
       expect(server.lease(NS, 'analyzer')!.spec.leaseTransitions).toBe(2);
