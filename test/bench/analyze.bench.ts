@@ -21,7 +21,9 @@
 // loadRuleFiles(rules/*.yml), a RuleScheduler with new Engine() and the contract assembler (as the
 // analyzer runs it), then every group once, in dependency order, at one hour-aligned ts, through
 // evaluateTenant. That is the first evaluation after a start: evaluators are fresh, the `for` state of the
-// 15-minute risk alerts is restored from ALERTS_FOR_STATE (one lookup per pending alert). With the default
+// 15-minute risk alerts is restored from ALERTS_FOR_STATE (one lookup per pending alert), no output series
+// exist yet and PostgreSQL's caches are cold (the data was just loaded). Then every group again one minute
+// later with the same scheduler: the steady state of a running analyzer. With the default
 // query timeout (2 minutes, as the analyzer runs) a query that takes longer fails its rule, and so the
 // bench. Printed: per group and per rule wall
 // time, where it goes (reading from PostgreSQL = SQL + COPY decoding, PromQL evaluation, writing results),
@@ -43,6 +45,7 @@
 //   BENCH_GROWTH_DAYS=1,3,7 BENCH_GROWTH_SIZES=2500,5000 BENCH_SIZE_DAYS=1   the growth study ('' skips an axis)
 //   BENCH_GROWTH_REPS=1  runs per growth point (the best is shown)
 //   BENCH_CONSOLIDATION=0   skip consolidation
+//   BENCH_STEADY=0       skip the second (steady-state) evaluation
 //   BENCH_QUERY_TIMEOUT_MS  the engine's query timeout (default: the Engine's, 2 minutes, as in production)
 //   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/bench-analyze/prof"   flags for the measuring process
 //   TRIMTAB_TEST_DATABASE_URL   admin URL of the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/postgres)
@@ -96,6 +99,7 @@ const SIZE_DAYS = Math.min(DAYS, Number(env.BENCH_SIZE_DAYS ?? 1));
 const GROWTH_REPS = Math.max(1, Number(env.BENCH_GROWTH_REPS ?? 1));
 const KEEP = env.BENCH_KEEP_DB === '1';
 const CONSOLIDATION = env.BENCH_CONSOLIDATION !== '0';
+const STEADY = env.BENCH_STEADY !== '0';
 const QUERY_TIMEOUT_MS = env.BENCH_QUERY_TIMEOUT_MS ? Number(env.BENCH_QUERY_TIMEOUT_MS) : undefined;
 const SEED = 20_240_601;
 const CLUSTER = 'prod-eu-1';
@@ -646,89 +650,96 @@ async function measure(): Promise<void> {
     new RuleScheduler({ storage: timedStorage, engine: new TimedEngine(probe), logger, metrics: probe.metrics(), assembler: contractAssembler });
   const term: Term = { epoch: 0, signal: new AbortController().signal };
 
-  console.log('');
-  console.log(
-    `=== full evaluation of the default pack (${order.length} groups, ${order.reduce((n, g) => n + g.rules.length, 0)} rules), tenant ${MAIN_TENANT}, ts ${new Date(ts).toISOString()}; ` +
-      `query timeout ${QUERY_TIMEOUT_MS ? secs(QUERY_TIMEOUT_MS) : 'the engine default (2 min)'}`,
-  );
-  console.log(`machine: ${machine()}`);
   const scheduler = newScheduler();
-  gc();
-  mem.start();
-  pgCpu.scan();
-  const perGroup: Array<{ group: RuleGroup; wallMs: number; evalMs: number; nodeCpu: number; pgCpu: number; rss: number; heap: number; post: Cost }> = [];
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  const pg0 = pgCpu.seconds();
-  for (const g of order) {
-    mem.mark();
-    const c0 = process.cpuUsage();
-    const p0 = pgCpu.seconds();
-    const w0 = performance.now();
-    probe.take();
-    await scheduler.evaluateTenant(g, main, ts, term);
-    const wallMs = performance.now() - w0;
-    const c = process.cpuUsage(c0);
-    const post = probe.take(); // after the last rule: restore, group document, assembler, recommendations
-    const groupRules = probe.rules.filter((r) => r.group === g.name);
-    const evalMs = groupRules.reduce((s, r) => s + r.ms, 0);
-    post.ms = wallMs - evalMs;
-    mem.sample();
-    perGroup.push({ group: g, wallMs, evalMs, nodeCpu: (c.user + c.system) / 1e6, pgCpu: pgCpu.seconds() - p0, rss: mem.windowRss, heap: mem.windowHeap, post });
-    process.stderr.write(`  ${g.name}: ${secs(wallMs)}\n`);
-  }
-  const totalMs = performance.now() - t0;
-  const cpuAll = process.cpuUsage(cpu0);
-  const pgAll = pgCpu.seconds() - pg0;
-  mem.stop();
-  const maxRss = process.resourceUsage().maxRSS * 1024;
+  /** One evaluation of every group at `at`, in dependency order, printed as tables; returns its wall time. */
+  const evaluatePack = async (title: string, at: number): Promise<number> => {
+    console.log('');
+    console.log(
+      `=== ${title}: the default pack (${order.length} groups, ${order.reduce((n, g) => n + g.rules.length, 0)} rules), tenant ${MAIN_TENANT}, ts ${new Date(at).toISOString()}; ` +
+        `query timeout ${QUERY_TIMEOUT_MS ? secs(QUERY_TIMEOUT_MS) : 'the engine default (2 min)'}`,
+    );
+    console.log(`machine: ${machine()}`);
+    probe.reset();
+    gc();
+    mem.start();
+    pgCpu.scan();
+    const perGroup: Array<{ group: RuleGroup; wallMs: number; evalMs: number; nodeCpu: number; pgCpu: number; rss: number; heap: number; post: Cost }> = [];
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    const pg0 = pgCpu.seconds();
+    for (const g of order) {
+      mem.mark();
+      const c0 = process.cpuUsage();
+      const p0 = pgCpu.seconds();
+      const w0 = performance.now();
+      probe.take();
+      await scheduler.evaluateTenant(g, main, at, term);
+      const wallMs = performance.now() - w0;
+      const c = process.cpuUsage(c0);
+      const post = probe.take(); // after the last rule: restore, group document, assembler, recommendations
+      const groupRules = probe.rules.filter((r) => r.group === g.name);
+      const evalMs = groupRules.reduce((s, r) => s + r.ms, 0);
+      post.ms = wallMs - evalMs;
+      mem.sample();
+      perGroup.push({ group: g, wallMs, evalMs, nodeCpu: (c.user + c.system) / 1e6, pgCpu: pgCpu.seconds() - p0, rss: mem.windowRss, heap: mem.windowHeap, post });
+      process.stderr.write(`  ${g.name}: ${secs(wallMs)}\n`);
+    }
+    const totalMs = performance.now() - t0;
+    const cpuAll = process.cpuUsage(cpu0);
+    const pgAll = pgCpu.seconds() - pg0;
+    mem.stop();
+    const maxRss = process.resourceUsage().maxRSS * 1024;
+    // --- per group ---
+    console.log('');
+    console.log(`| group | rules | wall | rules' evaluation | after the rules¹ | read from PG² | PromQL³ | write⁴ | Node CPU | PG CPU | samples read | samples written | peak RSS / heap |`);
+    console.log(`|---|---|---|---|---|---|---|---|---|---|---|---|---|`);
+    const totals = zero();
+    for (const g of perGroup) {
+      const c = zero();
+      for (const r of probe.rules.filter((x) => x.group === g.group.name)) addCost(c, r);
+      addCost(c, g.post);
+      const ruleWrite = c.writeMs;
+      addCost(totals, c);
+      console.log(
+        `| ${g.group.name} | ${g.group.rules.length} | ${secs(g.wallMs)} | ${secs(g.evalMs)} | ${secs(g.wallMs - g.evalMs)} | ${secs(c.selectMs + c.readMs)} | ${secs(c.queryMs - c.selectMs - c.readMs)} | ${secs(ruleWrite)} | ${g.nodeCpu.toFixed(1)} s | ${g.pgCpu.toFixed(1)} s | ${int(c.samplesRead)} | ${int(c.written)} | ${mib(g.rss)} / ${mib(g.heap)} |`,
+      );
+    }
+    console.log(
+      `| **total** | ${order.reduce((n, g) => n + g.rules.length, 0)} | **${secs(totalMs)}** | ${secs(perGroup.reduce((s, g) => s + g.evalMs, 0))} | ${secs(perGroup.reduce((s, g) => s + g.wallMs - g.evalMs, 0))} | ${secs(totals.selectMs + totals.readMs)} | ${secs(totals.queryMs - totals.selectMs - totals.readMs)} | ${secs(totals.writeMs)} | ${((cpuAll.user + cpuAll.system) / 1e6).toFixed(1)} s | ${pgAll.toFixed(1)} s | ${int(totals.samplesRead)} | ${int(totals.written)} | ${mib(mem.peakRss)} / ${mib(mem.peakHeap)} |`,
+    );
+    console.log(
+      '¹ restoring the `for` state, the group document, the assembler\'s contract queries, syncing recommendations. ² waiting on storage.reader (SQL, COPY, decoding into blocks), of which selecting series ' +
+        `${secs(totals.selectMs)}. ³ instantQuery time minus the reads: PromQL evaluation in Node (and the engine's own bookkeeping). ⁴ storage.writer.write of rule results (validation, series lookup/creation, COPY), ${int(totals.written)} samples.`,
+    );
+    console.log(`peak RSS (kernel, whole measuring process): ${mib(maxRss)}; peak heap used (sampled): ${mib(mem.peakHeap)}`);
+    for (const g of perGroup) {
+      if (g.wallMs - g.evalMs < 500) continue;
+      const c = g.post;
+      console.log(
+        `after the rules of ${g.group.name}: ${secs(g.wallMs - g.evalMs)} — ${c.queries} PromQL queries ${secs(c.queryMs)}, reads ${secs(c.selectMs + c.readMs)} (${int(c.seriesSelected)} series selected, ${int(c.samplesRead)} samples), Node CPU ${c.nodeCpu.toFixed(1)} s, PG CPU ${c.pgCpu.toFixed(1)} s`,
+      );
+    }
 
-  // --- per group ---
-  console.log('');
-  console.log(`| group | rules | wall | rules' evaluation | after the rules¹ | read from PG² | PromQL³ | write⁴ | Node CPU | PG CPU | samples read | samples written | peak RSS / heap |`);
-  console.log(`|---|---|---|---|---|---|---|---|---|---|---|---|---|`);
-  const totals = zero();
-  for (const g of perGroup) {
-    const c = zero();
-    for (const r of probe.rules.filter((x) => x.group === g.group.name)) addCost(c, r);
-    addCost(c, g.post);
-    const ruleWrite = c.writeMs;
-    addCost(totals, c);
-    console.log(
-      `| ${g.group.name} | ${g.group.rules.length} | ${secs(g.wallMs)} | ${secs(g.evalMs)} | ${secs(g.wallMs - g.evalMs)} | ${secs(c.selectMs + c.readMs)} | ${secs(c.queryMs - c.selectMs - c.readMs)} | ${secs(ruleWrite)} | ${g.nodeCpu.toFixed(1)} s | ${g.pgCpu.toFixed(1)} s | ${int(c.samplesRead)} | ${int(c.written)} | ${mib(g.rss)} / ${mib(g.heap)} |`,
-    );
-  }
-  console.log(
-    `| **total** | ${order.reduce((n, g) => n + g.rules.length, 0)} | **${secs(totalMs)}** | ${secs(perGroup.reduce((s, g) => s + g.evalMs, 0))} | ${secs(perGroup.reduce((s, g) => s + g.wallMs - g.evalMs, 0))} | ${secs(totals.selectMs + totals.readMs)} | ${secs(totals.queryMs - totals.selectMs - totals.readMs)} | ${secs(totals.writeMs)} | ${((cpuAll.user + cpuAll.system) / 1e6).toFixed(1)} s | ${pgAll.toFixed(1)} s | ${int(totals.samplesRead)} | ${int(totals.written)} | ${mib(mem.peakRss)} / ${mib(mem.peakHeap)} |`,
-  );
-  console.log(
-    '¹ restoring the `for` state, the group document, the assembler\'s contract queries, syncing recommendations. ² waiting on storage.reader (SQL, COPY, decoding into blocks), of which selecting series ' +
-      `${secs(totals.selectMs)}. ³ instantQuery time minus the reads: PromQL evaluation in Node (and the engine's own bookkeeping). ⁴ storage.writer.write of rule results (validation, series lookup/creation, COPY), ${int(totals.written)} samples.`,
-  );
-  console.log(`peak RSS (kernel, whole measuring process): ${mib(maxRss)}; peak heap used (sampled): ${mib(mem.peakHeap)}`);
-  for (const g of perGroup) {
-    if (g.wallMs - g.evalMs < 500) continue;
-    const c = g.post;
-    console.log(
-      `after the rules of ${g.group.name}: ${secs(g.wallMs - g.evalMs)} — ${c.queries} PromQL queries ${secs(c.queryMs)}, reads ${secs(c.selectMs + c.readMs)} (${int(c.seriesSelected)} series selected, ${int(c.samplesRead)} samples), Node CPU ${c.nodeCpu.toFixed(1)} s, PG CPU ${c.pgCpu.toFixed(1)} s`,
-    );
-  }
-
-  // --- per rule ---
-  console.log('');
-  console.log('Rules that took ≥ 1 % of the total (time = the rule, including writing its results):');
-  console.log(`| group | # | rule | time | read from PG (select) | PromQL | write | Node CPU | PG CPU | series selected | samples read | peak samples | out |`);
-  console.log(`|---|---|---|---|---|---|---|---|---|---|---|---|---|`);
-  const top = probe.rules.filter((r) => r.ms >= totalMs * 0.01).sort((a, b) => b.ms - a.ms);
-  for (const r of top) {
-    const g = groups.get(r.group)!;
-    console.log(
-      `| ${r.group.replace('trimtab.', '')} | ${r.index} | \`${ruleName(g, r.index)}\` | ${secs(r.ms)} | ${secs(r.selectMs + r.readMs)} (${secs(r.selectMs)}) | ${secs(Math.max(0, r.queryMs - r.selectMs - r.readMs))} | ${secs(r.writeMs)} | ${r.nodeCpu.toFixed(1)} s | ${r.pgCpu.toFixed(1)} s | ${int(r.seriesSelected)} | ${int(r.samplesRead)} | ${int(r.peakSamples)} | ${int(r.written)} |`,
-    );
-  }
-  const rest = probe.rules.filter((r) => r.ms < totalMs * 0.01);
-  console.log(`(${rest.length} other rules: ${secs(rest.reduce((s, r) => s + r.ms, 0))} together)`);
-  console.log('Read time is the time spent waiting on storage.reader; reads overlap the next rule when a query timed out (storage stops at its next block).');
+    // --- per rule ---
+    console.log('');
+    console.log('Rules that took ≥ 1 % of the total (time = the rule, including writing its results):');
+    console.log(`| group | # | rule | time | read from PG (select) | PromQL | write | Node CPU | PG CPU | series selected | samples read | peak samples | out |`);
+    console.log(`|---|---|---|---|---|---|---|---|---|---|---|---|---|`);
+    const top = probe.rules.filter((r) => r.ms >= totalMs * 0.01).sort((a, b) => b.ms - a.ms);
+    for (const r of top) {
+      const g = groups.get(r.group)!;
+      console.log(
+        `| ${r.group.replace('trimtab.', '')} | ${r.index} | \`${ruleName(g, r.index)}\` | ${secs(r.ms)} | ${secs(r.selectMs + r.readMs)} (${secs(r.selectMs)}) | ${secs(Math.max(0, r.queryMs - r.selectMs - r.readMs))} | ${secs(r.writeMs)} | ${r.nodeCpu.toFixed(1)} s | ${r.pgCpu.toFixed(1)} s | ${int(r.seriesSelected)} | ${int(r.samplesRead)} | ${int(r.peakSamples)} | ${int(r.written)} |`,
+      );
+    }
+    const rest = probe.rules.filter((r) => r.ms < totalMs * 0.01);
+    console.log(`(${rest.length} other rules: ${secs(rest.reduce((s, r) => s + r.ms, 0))} together)`);
+    console.log('Read time is the time spent waiting on storage.reader; reads overlap the next rule when a query timed out (storage stops at its next block).');
+    const failedRules = probe.rules.filter((r) => r.failed);
+    if (failedRules.length > 0) fail(`${title}: ${failedRules.length} rules failed, e.g. ${failedRules[0]!.group} #${failedRules[0]!.index}`);
+    return totalMs;
+  };
+  const firstMs = await evaluatePack('first evaluation after a start (fresh evaluators, no output series yet, cold caches)', ts);
 
   // --- correctness ---
   console.log('');
@@ -757,6 +768,11 @@ async function measure(): Promise<void> {
   if (recs.length === 0) fail('no recommendations');
   const mainCluster = buildCluster(p.tenants[0]!.options);
   failures += checkRecommendations(mainCluster, recs, ts);
+
+  // --- steady state ---
+  // What the analyzer does every minute once running: the same scheduler one minute later, its output
+  // series existing, its evaluators and `for` state in memory, the database's caches warm.
+  const steadyMs = STEADY ? await evaluatePack('steady state, one minute later (the same scheduler)', ts + MINUTE) : NaN;
 
   // --- growth study ---
   const growth: Array<{ axis: string; containers: number; days: number; ms: number; evalMs: number; selectMs: number; readMs: number; samplesRead: number; series: number; nodeCpu: number; pgCpu: number; heap: number }> = [];
@@ -845,8 +861,8 @@ async function measure(): Promise<void> {
 
   // --- verdict ---
   console.log('');
-  const packOk = totalMs <= TARGET_PACK_S * 1000;
-  console.log(`target full pack ≤ ${TARGET_PACK_S} s: ${secs(totalMs)} — ${packOk ? 'met' : 'NOT met'}`);
+  const verdict = (ms: number) => `${secs(ms)} — ${ms <= TARGET_PACK_S * 1000 ? 'met' : 'NOT met'}`;
+  console.log(`target full pack ≤ ${TARGET_PACK_S} s: first evaluation after a start ${verdict(firstMs)}${STEADY ? `; steady state ${verdict(steadyMs)}` : ''}`);
   if (CONSOLIDATION) console.log(`target consolidation ≤ ${TARGET_CONSOLIDATION_S} s at 10,000 nodes / 100,000 pods: ${Number.isNaN(consolidationMs) ? 'consolidation: not available' : `${secs(consolidationMs)} — ${consolidationMs <= TARGET_CONSOLIDATION_S * 1000 ? 'met' : 'NOT met'}`}`);
   await storage.close();
   if (failures > 0) console.log(`${failures} check(s) failed`);
