@@ -4,7 +4,7 @@
 import type { AggregateExpr } from './ast.ts';
 import { executionError, PromQLError } from './errors.ts';
 import { collectSteps, countPoints, Gatherer, hasHistograms, type OutSample, type ScalarValue, type Steps, type VectorValue } from './eval.ts';
-import { isValidLabelName, keyForLabels, keyWithoutLabels, LabelsBuilder, METRIC_NAME, type Labels } from './labels.ts';
+import { isValidLabelName, LabelSetIndex, LabelsBuilder, METRIC_NAME, type LabelProjection, type Labels } from './labels.ts';
 import { kahanSumInc, quantile } from './mathutil.ts';
 import { addHistograms, compactHistogram, copyHistogram, scaleHistogram, type FloatHistogram } from './native-histogram.ts';
 import { formatValue } from './value.ts';
@@ -28,15 +28,15 @@ export function evalAggregate(ev: Steps, node: AggregateExpr, input: VectorValue
   return { kind: 'vector', series };
 }
 
-function groupingKeyFn(node: AggregateExpr, extra?: string): (l: Labels) => string {
+/** The labels that identify an aggregation's group (by / without; count_values adds its own label). */
+function groupingProjection(node: AggregateExpr, extra?: string): LabelProjection {
   const names = new Set(node.grouping);
   if (node.without) {
     names.add(METRIC_NAME);
-    return (l) => keyWithoutLabels(l, names);
+    return { keep: 'except', names };
   }
   if (extra !== undefined) names.add(extra);
-  if (names.size === 0) return () => '';
-  return (l) => keyForLabels(l, names);
+  return { keep: 'only', names };
 }
 
 function groupingLabels(node: AggregateExpr, l: Labels, extra?: string): Labels {
@@ -52,20 +52,15 @@ function paramValues(param: ScalarValue | null): Float64Array | null {
 
 /** The output group of each input series (by the aggregation's by/without), and each group's labels. */
 function groupSeries(node: AggregateExpr, series: ReadonlyArray<{ labels: Labels }>): { groupOf: Int32Array; groupLabels: Labels[] } {
-  const keyOf = groupingKeyFn(node);
+  const groups = new LabelSetIndex(groupingProjection(node));
   const groupOf = new Int32Array(series.length);
   const groupLabels: Labels[] = [];
-  const groupIndex = new Map<string, number>();
-  series.forEach((s, i) => {
-    const k = keyOf(s.labels);
-    let g = groupIndex.get(k);
-    if (g === undefined) {
-      g = groupLabels.length;
-      groupIndex.set(k, g);
-      groupLabels.push(groupingLabels(node, s.labels));
-    }
+  for (let i = 0; i < series.length; i++) {
+    const labels = series[i]!.labels;
+    const g = groups.ordinal(labels);
+    if (g === groupLabels.length) groupLabels.push(groupingLabels(node, labels));
     groupOf[i] = g;
-  });
+  }
   return { groupOf, groupLabels };
 }
 
@@ -302,19 +297,10 @@ function topBottomK(ev: Steps, node: AggregateExpr, input: VectorValue, param: S
   const top = node.op === 'topk';
   const less = top ? topLess : bottomLess;
   const series = input.series;
-  const keyOf = groupingKeyFn(node);
+  const groups = new LabelSetIndex(groupingProjection(node));
   const groupOf = new Int32Array(series.length);
-  const groupIndex = new Map<string, number>();
-  series.forEach((s, i) => {
-    const k = keyOf(s.labels);
-    let g = groupIndex.get(k);
-    if (g === undefined) {
-      g = groupIndex.size;
-      groupIndex.set(k, g);
-    }
-    groupOf[i] = g;
-  });
-  const G = groupIndex.size;
+  for (let i = 0; i < series.length; i++) groupOf[i] = groups.ordinal(series[i]!.labels);
+  const G = groups.size;
   const ks = param.values;
   let max = -Infinity;
   let min = Infinity;
@@ -367,28 +353,19 @@ function topBottomK(ev: Steps, node: AggregateExpr, input: VectorValue, param: S
 
 function countValues(ev: Steps, node: AggregateExpr, input: VectorValue, valueLabel: string) {
   if (!isValidLabelName(valueLabel)) throw executionError(`invalid label name "${valueLabel}"`);
-  const keyOf = groupingKeyFn(node, valueLabel);
+  const groupsIndex = new LabelSetIndex(groupingProjection(node, valueLabel));
   const gather = new Gatherer(input.series);
-  const labelCache = new Map<string, Labels>();
+  const labelsOfGroup: Labels[] = [];
   return collectSteps(ev, (t, _step, out) => {
     gather.gather(t);
-    const groups = new Map<string, { labels: Labels; count: number }>();
+    const counts = new Map<number, number>();
     for (let j = 0; j < gather.idx.length; j++) {
       const base = input.series[gather.idx[j]!]!.labels;
       const metric = new LabelsBuilder(base).set(valueLabel, formatValue(gather.vals[j]!)).labels();
-      const key = keyOf(metric);
-      const g = groups.get(key);
-      if (g) g.count++;
-      else {
-        let labels = labelCache.get(key);
-        if (!labels) {
-          labels = groupingLabels(node, metric, valueLabel);
-          labelCache.set(key, labels);
-        }
-        groups.set(key, { labels, count: 1 });
-      }
+      const g = groupsIndex.ordinal(metric);
+      if (g === labelsOfGroup.length) labelsOfGroup.push(groupingLabels(node, metric, valueLabel));
+      counts.set(g, (counts.get(g) ?? 0) + 1);
     }
-    for (const g of groups.values()) out.push({ labels: g.labels, v: g.count });
+    for (const [g, count] of counts) out.push({ labels: labelsOfGroup[g]!, v: count });
   });
 }
-

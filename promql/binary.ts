@@ -19,12 +19,11 @@ import {
 import {
   dropMetricName,
   getLabel,
-  keyForLabels,
-  keyWithoutLabels,
-  labelsKey,
+  LabelSetIndex,
   LabelsBuilder,
   labelsToString,
   METRIC_NAME,
+  type LabelProjection,
   type Labels,
 } from './labels.ts';
 import { goMod, goPow } from './mathutil.ts';
@@ -184,14 +183,10 @@ function vectorScalar(ev: Steps, node: BinaryExpr, vec: VectorValue, scalar: Sca
   return { kind: 'vector', series: dropName ? mergeSameLabelset(out) : out };
 }
 
-/** The join signature of a series: the matching labels (on) or all but them and __name__ (ignoring). */
-function signatureFn(vm: VectorMatching): (l: Labels) => string {
-  if (vm.on) {
-    const names = new Set(vm.matchingLabels);
-    return (l) => keyForLabels(l, names);
-  }
-  const names = new Set([...vm.matchingLabels, METRIC_NAME]);
-  return (l) => keyWithoutLabels(l, names);
+/** The labels a join matches on: the matching labels (on), or all but them and __name__ (ignoring). */
+function signatureProjection(vm: VectorMatching): LabelProjection {
+  if (vm.on) return { keep: 'only', names: new Set(vm.matchingLabels) };
+  return { keep: 'except', names: new Set([...vm.matchingLabels, METRIC_NAME]) };
 }
 
 /** labels.MatchLabels: the labels a match group is identified by, for error messages. */
@@ -201,19 +196,10 @@ function matchLabels(l: Labels, vm: VectorMatching): Labels {
 }
 
 function vectorVector(ev: Steps, node: BinaryExpr, vm: VectorMatching, lhs: StepSeries[], rhs: StepSeries[]): StepSeries[] {
-  const sigf = signatureFn(vm);
-  const ordinals = new Map<string, number>();
+  const signatures = new LabelSetIndex(signatureProjection(vm));
   const ord = (series: StepSeries[]): Int32Array => {
     const a = new Int32Array(series.length);
-    series.forEach((s, i) => {
-      const k = sigf(s.labels);
-      let o = ordinals.get(k);
-      if (o === undefined) {
-        o = ordinals.size;
-        ordinals.set(k, o);
-      }
-      a[i] = o;
-    });
+    for (let i = 0; i < series.length; i++) a[i] = signatures.ordinal(series[i]!.labels);
     return a;
   };
   const lsig = ord(lhs);
@@ -221,7 +207,7 @@ function vectorVector(ev: Steps, node: BinaryExpr, vm: VectorMatching, lhs: Step
   const lg = new Gatherer(lhs);
   const rg = new Gatherer(rhs);
   const op = node.op;
-  const present = new Uint8Array(ordinals.size);
+  const present = new Uint8Array(signatures.size);
   const clearPresent = (): void => {
     present.fill(0);
   };
@@ -266,10 +252,12 @@ function vectorVector(ev: Steps, node: BinaryExpr, vm: VectorMatching, lhs: Step
 
   // Arithmetic and comparisons: one-to-one, many-to-one (group_left) or one-to-many (group_right).
   const oneToMany = vm.card === 'one-to-many';
-  const resultCache = new Map<string, Labels>();
+  // By the identity of the operands' label arrays, which stay the same from step to step.
+  const resultCache = new Map<Labels, Map<Labels, Labels>>();
   const resultMetric = (l: Labels, r: Labels): Labels => {
-    const key = labelsKey(l) + '\u0000' + labelsKey(r);
-    let m = resultCache.get(key);
+    let byRight = resultCache.get(l);
+    if (byRight === undefined) resultCache.set(l, (byRight = new Map()));
+    let m = byRight.get(r);
     if (m === undefined) {
       const b = new LabelsBuilder(l);
       if (changesMetricSchema(op)) b.del(METRIC_NAME);
@@ -280,12 +268,13 @@ function vectorVector(ev: Steps, node: BinaryExpr, vm: VectorMatching, lhs: Step
       for (const name of vm.include) b.set(name, getLabel(r, name));
       m = b.labels();
       if (node.bool) m = dropMetricName(m);
-      resultCache.set(key, m);
+      byRight.set(r, m);
     }
     return m;
   };
   const rightBySig = new Map<number, number>(); // signature ordinal -> index into the "one" side's gathered arrays
-  const matched = new Map<number, Set<string> | null>();
+  const matched = new Map<number, Set<number> | null>();
+  const metrics = new LabelSetIndex();
   return collectSteps(ev, (t, _step, out: OutSample[]) => {
     lg.gather(t);
     rg.gather(t);
@@ -340,7 +329,7 @@ function vectorVector(ev: Steps, node: BinaryExpr, vm: VectorMatching, lhs: Step
           set = new Set();
           matched.set(sig, set);
         }
-        const mk = labelsKey(metric);
+        const mk = metrics.ordinal(metric);
         if (set.has(mk)) throw executionError('multiple matches for labels: grouping labels must ensure unique matches');
         set.add(mk);
       }

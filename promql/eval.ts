@@ -4,7 +4,7 @@
 
 import type { AtModifier, Expr, VectorSelector } from './ast.ts';
 import { canceledError, executionError, PromQLError, timeoutError, tooManySamples } from './errors.ts';
-import { labelsKey, type Labels } from './labels.ts';
+import { LabelSetIndex, type Labels } from './labels.ts';
 import type { FloatHistogram } from './native-histogram.ts';
 import type { Queryable, Series } from './queryable.ts';
 
@@ -267,28 +267,22 @@ export function collectSteps(ev: Steps, produce: (t: number, step: number, out: 
   if (ev.start === ev.end) {
     produce(ev.start, 0, out);
     ctx.add(out.length);
-    if (out.length > 1) {
-      const seen = new Set<string>();
-      for (const s of out) {
-        const k = labelsKey(s.labels);
-        if (seen.has(k)) throw executionError(DUPLICATE_LABELSET);
-        seen.add(k);
-      }
-    }
+    if (out.length > 1) assertUniqueLabelsets(out);
     return out.map((s) => (s.h ? { labels: s.labels, ts: [ev.start], vs: [0], hs: [s.h] } : { labels: s.labels, ts: [ev.start], vs: [s.v] }));
   }
-  const byKey = new Map<string, StepSeries>();
+  const index = new LabelSetIndex();
+  const result: StepSeries[] = [];
   for (let step = 0, t = ev.start; t <= ev.end; step++, t += ev.interval) {
     ctx.check();
     out.length = 0;
     produce(t, step, out);
     ctx.add(out.length);
     for (const s of out) {
-      const k = labelsKey(s.labels);
-      let series = byKey.get(k);
+      const o = index.ordinal(s.labels);
+      let series = result[o];
       if (!series) {
         series = { labels: s.labels, ts: [], vs: [] };
-        byKey.set(k, series);
+        result.push(series);
       } else if (series.ts[series.ts.length - 1] === t) {
         throw executionError(DUPLICATE_LABELSET);
       }
@@ -298,7 +292,7 @@ export function collectSteps(ev: Steps, produce: (t: number, step: number, out: 
       if (series.hs) series.hs.push(s.h);
     }
   }
-  return [...byKey.values()];
+  return result;
 }
 
 /**
@@ -307,19 +301,16 @@ export function collectSteps(ev: Steps, produce: (t: number, step: number, out: 
  */
 export function mergeSameLabelset(series: StepSeries[]): StepSeries[] {
   if (series.length < 2) return series;
-  const byKey = new Map<string, StepSeries[]>();
-  let dup = false;
+  const index = new LabelSetIndex();
+  const lists: StepSeries[][] = [];
   for (const s of series) {
-    const k = labelsKey(s.labels);
-    const list = byKey.get(k);
-    if (list) {
-      list.push(s);
-      dup = true;
-    } else byKey.set(k, [s]);
+    const o = index.ordinal(s.labels);
+    if (o === lists.length) lists.push([s]);
+    else lists[o]!.push(s);
   }
-  if (!dup) return series;
+  if (lists.length === series.length) return series;
   const out: StepSeries[] = [];
-  for (const list of byKey.values()) {
+  for (const list of lists) {
     if (list.length === 1) {
       out.push(list[0]!);
       continue;
@@ -338,12 +329,8 @@ export function mergeSameLabelset(series: StepSeries[]): StepSeries[] {
 /** Errors out if two series have the same label set (for functions over range vectors). */
 export function assertUniqueLabelsets(series: readonly { labels: Labels }[]): void {
   if (series.length < 2) return;
-  const seen = new Set<string>();
-  for (const s of series) {
-    const k = labelsKey(s.labels);
-    if (seen.has(k)) throw executionError(DUPLICATE_LABELSET);
-    seen.add(k);
-  }
+  const index = new LabelSetIndex();
+  for (let i = 0; i < series.length; i++) if (index.ordinal(series[i]!.labels) !== i) throw executionError(DUPLICATE_LABELSET);
 }
 
 export function stepIndex(ev: Steps, t: number): number {

@@ -1,7 +1,10 @@
 // histogram_quantile() over classic histograms (series of `le` buckets), ported from Prometheus 3
 // (promql/quantile.go). Native histograms are not supported yet.
 
-import { BUCKET_LABEL, getLabel, keyWithoutLabels, LabelsBuilder, METRIC_NAME, type Labels } from './labels.ts';
+import { BUCKET_LABEL, getLabel, LabelSetIndex, LabelsBuilder, METRIC_NAME, type LabelProjection, type Labels } from './labels.ts';
+
+/** Buckets of one histogram: the same labels but for `le` (the metric name included, as Prometheus groups). */
+const WITHOUT_BUCKET: LabelProjection = { keep: 'except', names: new Set([BUCKET_LABEL]) };
 
 export interface Bucket {
   upperBound: number;
@@ -116,24 +119,20 @@ export function histogramQuantile(
   onBadBucket: (labels: Labels) => void,
   onForcedMonotonicity: () => void,
 ): BucketSample[] {
-  const groups = new Map<string, { labels: Labels; buckets: Bucket[] }>();
-  const excluded = new Set([BUCKET_LABEL]);
+  const groups: Array<{ labels: Labels; buckets: Bucket[] }> = [];
+  const index = new LabelSetIndex(WITHOUT_BUCKET);
   for (const s of samples) {
     const ub = parseGoFloat(getLabel(s.labels, BUCKET_LABEL));
     if (ub === null) {
       onBadBucket(s.labels);
       continue;
     }
-    const key = keyWithoutLabels(s.labels, excluded);
-    let g = groups.get(key);
-    if (!g) {
-      g = { labels: new LabelsBuilder(s.labels).del(METRIC_NAME, BUCKET_LABEL).labels(), buckets: [] };
-      groups.set(key, g);
-    }
-    g.buckets.push({ upperBound: ub, count: s.v });
+    const o = index.ordinal(s.labels);
+    if (o === groups.length) groups.push({ labels: new LabelsBuilder(s.labels).del(METRIC_NAME, BUCKET_LABEL).labels(), buckets: [] });
+    groups[o]!.buckets.push({ upperBound: ub, count: s.v });
   }
   const out: BucketSample[] = [];
-  for (const g of groups.values()) {
+  for (const g of groups) {
     const r = bucketQuantile(q, g.buckets);
     if (r.forcedMonotonicity) onForcedMonotonicity();
     out.push({ labels: g.labels, v: r.value });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expandTemplate } from './functions.ts';
-import { compareLabels, compareStrings, compileAnchoredRegex, compileMatcher, goRegexToJs, labelsFromRecord, labelsToString, LabelsBuilder } from './labels.ts';
+import { compareLabels, compareStrings, compileAnchoredRegex, compileMatcher, goRegexToJs, labelsFromRecord, labelsKey, labelsToString, LabelSetIndex, LabelsBuilder, type LabelProjection, type Labels } from './labels.ts';
 import { formatDuration, parseDuration } from './lexer.ts';
 import { MemoryQueryable } from './memory-queryable.ts';
 import { bitsView, hasStaleMarkers, isStaleAt, writeStaleMarker } from './value.ts';
@@ -22,6 +22,49 @@ describe('label sets', () => {
 
   it('prints label sets like Prometheus', () => {
     expect(labelsToString(labelsFromRecord({ __name__: 'up', job: 'a"b', 'odd.name': 'x\n' }))).toBe('{__name__="up", job="a\\"b", "odd.name"="x\\n"}');
+  });
+
+  describe('LabelSetIndex numbers distinct projections exactly', () => {
+    // Small alphabets, so that many sets share their projection; the reference is a string key of the
+    // projected labels.
+    let seed = 7;
+    const random = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    const sets: Labels[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const rec: Record<string, string> = {};
+      for (const name of ['__name__', 'a', 'b', 'c', 'ab']) if (random(4) > 0) rec[name] = ['x', 'y', 'xy', 'y\u0000', '😀'][random(5)]!;
+      sets.push(labelsFromRecord(rec));
+    }
+    const projections: Array<[string, LabelProjection]> = [
+      ['all', { keep: 'all' }],
+      ['only a, b', { keep: 'only', names: new Set(['a', 'b']) }],
+      ['only nothing', { keep: 'only', names: new Set() }],
+      ['except __name__, c', { keep: 'except', names: new Set(['__name__', 'c']) }],
+    ];
+    const keep = (p: LabelProjection, name: string) => p.keep === 'all' || (p.keep === 'only') === p.names.has(name);
+    const reference = (p: LabelProjection, l: Labels) => labelsKey(l.filter((x) => keep(p, x.name)));
+
+    it.each(projections)('%s, with the real hash and with every set colliding', (_name, p) => {
+      for (const index of [new LabelSetIndex(p), new LabelSetIndex(p, () => 42)]) {
+        const expected = new Map<string, number>();
+        for (const l of sets) {
+          const key = reference(p, l);
+          if (!expected.has(key)) expected.set(key, expected.size);
+          expect(index.ordinal(l)).toBe(expected.get(key));
+        }
+        expect(index.size).toBe(expected.size);
+        for (const [key, o] of expected) expect(reference(p, index.representatives[o]!)).toBe(key);
+      }
+    });
+
+    it('tells apart sets whose concatenations agree', () => {
+      const index = new LabelSetIndex();
+      const a = labelsFromRecord({ a: 'bc' });
+      const b = labelsFromRecord({ ab: 'c' });
+      const c = labelsFromRecord({ a: 'b', c: '' });
+      expect(new Set([index.ordinal(a), index.ordinal(b), index.ordinal(c)]).size).toBe(3);
+      expect(index.ordinal(labelsFromRecord({ a: 'bc' }))).toBe(0);
+    });
   });
 
   it('builds modified copies; an empty value deletes', () => {

@@ -83,18 +83,101 @@ export function labelsKey(labels: Labels): string {
   return k;
 }
 
-/** Key of the labels restricted to `names` (sorted, as Prometheus' HashForLabels). */
-export function keyForLabels(labels: Labels, names: ReadonlySet<string>): string {
-  let k = '';
-  for (const l of labels) if (names.has(l.name)) k += `${l.name.length}:${l.name}${l.value.length}:${l.value}`;
-  return k;
+/**
+ * Which labels of a set identify it for grouping or matching: all of them, only `names` (by / on), or all
+ * but `names` (without / ignoring).
+ */
+export type LabelProjection = { readonly keep: 'all' } | { readonly keep: 'only' | 'except'; readonly names: ReadonlySet<string> };
+
+export const ALL_LABELS: LabelProjection = { keep: 'all' };
+
+function projected(p: LabelProjection, name: string): boolean {
+  return p.keep === 'all' || (p.keep === 'only') === p.names.has(name);
 }
 
-/** Key of the labels without `names` (as Prometheus' HashWithoutLabels; the caller adds __name__). */
-export function keyWithoutLabels(labels: Labels, names: ReadonlySet<string>): string {
-  let k = '';
-  for (const l of labels) if (!names.has(l.name)) k += `${l.name.length}:${l.name}${l.value.length}:${l.value}`;
-  return k;
+/** FNV-1a over UTF-16 code units in two 32-bit lanes (different primes), folded into 53 bits. */
+function hashProjection(labels: Labels, p: LabelProjection): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i]!;
+    if (!projected(p, l.name)) continue;
+    const n = l.name;
+    for (let j = 0; j < n.length; j++) {
+      const c = n.charCodeAt(j);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+    }
+    // Lengths delimit names and values, so that no two different label sets feed the same sequence.
+    a = Math.imul(a ^ (0x10000 + n.length), 0x01000193);
+    b = Math.imul(b ^ (0x10000 + n.length), 0x5bd1e995);
+    const v = l.value;
+    for (let j = 0; j < v.length; j++) {
+      const c = v.charCodeAt(j);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+    }
+    a = Math.imul(a ^ (0x20000 + v.length), 0x01000193);
+    b = Math.imul(b ^ (0x20000 + v.length), 0x5bd1e995);
+  }
+  return (a >>> 0) * 0x200000 + ((b ^ (b >>> 15)) & 0x1fffff);
+}
+
+function equalProjection(x: Labels, y: Labels, p: LabelProjection): boolean {
+  let i = 0;
+  let j = 0;
+  while (true) {
+    while (i < x.length && !projected(p, x[i]!.name)) i++;
+    while (j < y.length && !projected(p, y[j]!.name)) j++;
+    if (i === x.length || j === y.length) return i === x.length && j === y.length;
+    const a = x[i++]!;
+    const b = y[j++]!;
+    if (a.name !== b.name || a.value !== b.value) return false;
+  }
+}
+
+/**
+ * Numbers the distinct projections of label sets 0, 1, 2, … in order of first appearance: the grouping of
+ * aggregations, the match signatures of binary operators, duplicate checks. Exact (a hash picks the
+ * candidates, equality decides) and without building a string key per label set, which cost more than the
+ * operations themselves and most of their garbage.
+ */
+export class LabelSetIndex {
+  readonly #projection: LabelProjection;
+  readonly #hash: (labels: Labels, projection: LabelProjection) => number;
+  /** Hash → ordinal of the first set with that hash; further sets with the same hash in #collisions. */
+  readonly #byHash = new Map<number, number>();
+  readonly #collisions = new Map<number, number[]>();
+  /** A label set of each ordinal (the first seen). */
+  readonly representatives: Labels[] = [];
+
+  /** `hash` replaces the hash function (tests use a constant one to exercise collisions). */
+  constructor(projection: LabelProjection = ALL_LABELS, hash = hashProjection) {
+    this.#projection = projection;
+    this.#hash = hash;
+  }
+
+  get size(): number {
+    return this.representatives.length;
+  }
+
+  /** The ordinal of the labels' projection, numbering it if it is new. */
+  ordinal(labels: Labels): number {
+    const h = this.#hash(labels, this.#projection);
+    const first = this.#byHash.get(h);
+    if (first === undefined) {
+      this.#byHash.set(h, this.representatives.length);
+      this.representatives.push(labels);
+      return this.representatives.length - 1;
+    }
+    if (equalProjection(this.representatives[first]!, labels, this.#projection)) return first;
+    let more = this.#collisions.get(h);
+    if (more) for (const o of more) if (equalProjection(this.representatives[o]!, labels, this.#projection)) return o;
+    if (!more) this.#collisions.set(h, (more = []));
+    more.push(this.representatives.length);
+    this.representatives.push(labels);
+    return this.representatives.length - 1;
+  }
 }
 
 const validLegacyName = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
