@@ -8,9 +8,9 @@
 // File format: "TTB1" | u32 samples | u32 payload length | payload; written to `<seq>.tmp` and renamed to
 // `<seq>.blk`, so a half-written file is never read back.
 
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../lib/log.ts';
+import { mkdir, readdir, readFile, rename, unlink, writeFile } from './fs.ts';
 
 export interface Block {
   readonly seq: number;

@@ -4,12 +4,12 @@
 // symlink, so the file is stat()ed, not watched), basic auth, timeouts, and bounded response bodies.
 // Secrets are never logged; errors name the file, not its content.
 
-import { readFile, stat } from 'node:fs/promises';
 import type http from 'node:http';
 import https from 'node:https';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { TrimtabError } from '../protocol/errors.ts';
+import { readFile, stat } from './fs.ts';
 
 // node:http is taken with process.getBuiltinModule, not `import`: an ES module import of a builtin reads
 // every export, and node:http's lazy WebSocket / CloseEvent / MessageEvent getters then load Node's

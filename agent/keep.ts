@@ -9,9 +9,9 @@
 //
 // Without rule files the built-in DEFAULT_KEEP_METRICS is used: the inputs the rule pack's issue names.
 
-import { readFile, glob } from 'node:fs/promises';
 import { TrimtabError } from '../protocol/errors.ts';
 import { detach } from './exposition.ts';
+import { glob, readFile } from './fs.ts';
 
 /**
  * The metric names the default rule pack reads (issue 5, "Inputs"; recommenders.md §5-§6), used when
@@ -180,8 +180,7 @@ export async function namesFromRuleFile(text: string, file: string, into?: RuleF
 export async function keepListFromRuleFiles(globs: readonly string[], extra: readonly string[] = [], cwd = process.cwd()): Promise<{ keep: KeepList; files: string[]; warnings: string[] }> {
   const files: string[] = [];
   for (const pattern of globs) {
-    const matched: string[] = [];
-    for await (const f of glob(pattern, { cwd })) matched.push(String(f));
+    const matched = await glob(pattern, { cwd });
     if (matched.length === 0) throw new KeepListError(`rule file pattern ${JSON.stringify(pattern)} matches no file`);
     files.push(...matched.sort());
   }

@@ -5,9 +5,12 @@
 //
 //   node bin/agent.ts [flags]            the same as `node bin/trimtab.ts agent [flags]`
 
-import { parseArgs } from 'node:util';
 import { AGENT_OPTIONS, defaultKeepList, generateConfig, keepListFromRuleFiles, resolveAgentConfig, startAgent } from '../agent/index.ts';
 import { exitWith, UsageError } from './cli.ts';
+
+// Not `import … from 'node:util'`: an ES module import of a builtin reads every export, and node:util's
+// lazy ones load worker_threads, the assert diff and a dozen more modules the agent never uses.
+const { parseArgs } = process.getBuiltinModule('node:util');
 
 /** Flags of `trimtab agent config`; repeatable ones collect into arrays. */
 const AGENT_CONFIG_FLAGS = {

@@ -36,6 +36,20 @@
 //   final with --jitless, 5 minutes                                 78.4 MiB (anon 31.8, file ~46.6)
 //   shipped: no --jitless, prom-client through its index, 1 min     90.2 MiB (anon 38.0), 703 ms CPU a round
 //     (same host and hour, the .ts sources: 143.2 MiB, 547 ms a round)
+//   session 4 (1 min each, back to back against the unchanged code, load 1.5–5 from another bench; CPU
+//   per round is too noisy here to separate ±20 %; baseline runs 90.6–92.0 MiB, anon 37.2–39.1, 445–488 ms):
+//   + node:util's parseArgs and the file calls without ES imports of node:util / node:fs/promises (25 fewer
+//     builtin modules: worker_threads, readline, REPL history, fs watchers…)  91.2 MiB (≈ −0.6, anon −1.6)
+//   + MALLOC_MMAP_THRESHOLD_=16 KiB                                  85.5 and 87.0 MiB (anon 32.4), 530 / 385 ms
+//     The peak is the first scrape (every series new, the compilers' first runs): anon 27 → 39 MiB within
+//     a second. Of ~12 MiB in glibc's main heap and ~24 in its other arena, malloc_trim(0) (gdb, at 25 s)
+//     gave back 7.7 MiB: free fragments left by the scrape's short-lived 16–64 KiB buffers.
+//   Where the file-backed pages go (pagemap of the node binary vs an idle node, +17 MiB): builtin modules'
+//   JS sources and code cache ~5.5 (https/tls/crypto/zlib/stream/http, prom-client's perf_hooks/v8, net's
+//   cluster on listen()), TurboFan/Turboshaft ~5.5 and Maglev ~1.6 MiB of text (touched by the first
+//   scrape's parse loop), embedded builtins ~2, OpenSSL ~1; ICU data is never touched.
+//   Not kept: --no-maglev (refused in NODE_OPTIONS; only as a bin/trimtab.sh flag, not measured),
+//   gunzip chunkSize 128 KiB (91.0: no change alone), MALLOC_MMAP_THRESHOLD_=8 KiB (91.8, anon 31.9, 650 ms).
 // Tried and not kept: --lite-mode 79 MiB (CPU ×3.7), --no-opt --no-maglev 83, --no-turbofan 86,
 // --single-threaded 105 and --single-threaded-gc 85 (both worse), --max-old-space-size=32 74.4,
 // --no-concurrent-array-buffer-sweeping 74.7, --v8-pool-size=1 with UV_THREADPOOL_SIZE=1 73.7,
