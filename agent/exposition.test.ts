@@ -97,6 +97,50 @@ describe('text exposition 0.0.4', () => {
     expect(p.samplesKept).toBe(2);
   });
 
+  it('gives the same samples, counts, metadata and errors from bytes in any chunks as from text, with a keep-list', () => {
+    const keepName = (n: string) => n.startsWith('keep_') || n === 'grüße';
+    const docs = [
+      '# TYPE keep_a gauge\n# HELP drop_x Ünïcode\ndrop_x{a="1"} 5\nkeep_a{x="ä"} 1\r\ndrop_x 1 2 3 4\n  keep_b 2\n{"grüße"} 3\nkeep_a{x="b"} 4 1700000000000\ndrop_y',
+      'keep_a{x="1"} 1\nkeep_a{x=} 2\ndrop_z 1\n',
+      'drop_z 1\n# EOF\nkeep_a 1\n',
+      'keep_a 1\nkeep_a 2',
+    ];
+    const run = (format: 'text' | 'openmetrics', feed: (p: ExpositionParser) => void) => {
+      const got: unknown[] = [];
+      const p = new ExpositionParser(format, keepName, (name, series, value, ts) => got.push([name, series, value, ts]));
+      let error = '';
+      try {
+        feed(p);
+        p.end();
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      return { got, error, lines: p.lineNo, seen: p.samplesSeen, kept: p.samplesKept, families: [...p.families] };
+    };
+    for (const format of ['text', 'openmetrics'] as const) {
+      for (const doc of docs) {
+        const expected = run(format, (p) => p.write(doc));
+        const bytes = Buffer.from(doc);
+        for (let a = 0; a <= bytes.length; a++) {
+          for (const b of [a, Math.min(bytes.length, a + 1), Math.min(bytes.length, a + 7)]) {
+            const got = run(format, (p) => {
+              p.write(bytes.subarray(0, a));
+              p.write(bytes.subarray(a, b));
+              p.write(bytes.subarray(b));
+            });
+            expect(got, `${format} ${JSON.stringify(doc)} split at ${a}/${b}`).toEqual(expected);
+          }
+        }
+      }
+    }
+    // A string written after bytes continues the same line.
+    const mixed = run('text', (p) => {
+      p.write(Buffer.from('keep_a{x="gr'));
+      p.write('üße"} 1\nkeep_b 2\n');
+    });
+    expect(mixed.got).toEqual([['keep_a', 'keep_a{x="grüße"}', 1, null], ['keep_b', 'keep_b', 2, null]]);
+  });
+
   it('keeps the raw series text stable as a cache key and tolerates CRLF, tabs and a trailing comma', () => {
     const { samples } = parseExposition('a{x="1",} 1\r\n  a\t{x="2"}\t2\t\r\n');
     expect(samples.map((s) => [s.labels, s.value])).toEqual([

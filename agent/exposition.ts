@@ -258,6 +258,16 @@ export function parseSeries(series: string): ParsedSeries {
   return { name, labels };
 }
 
+const CH_NEWLINE = 0x0a;
+/** Distinct metric names remembered by a parser (an exposition has a few hundred). */
+const NAME_CACHE_MAX = 10_000;
+
+function asciiEquals(name: string, buf: Buffer, start: number, end: number): boolean {
+  if (name.length !== end - start) return false;
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) !== buf[start + i]) return false;
+  return true;
+}
+
 /**
  * A streaming parser: write() chunks of the body as they arrive, then end(). Samples whose metric name
  * `keep` refuses are skipped without parsing their labels or value.
@@ -276,6 +286,10 @@ export class ExpositionParser {
   private readonly sink: SampleSink;
   private readonly decoder = new StringDecoder('utf8');
   private rest = '';
+  /** The unfinished last line of the bytes written so far. */
+  private carry: Buffer | null = null;
+  /** Metric names seen, by FNV-1a of their bytes, with keep()'s verdict. */
+  private readonly nameCache = new Map<number, Array<{ name: string; kept: boolean }>>();
   private eof = false;
   private readonly om: boolean;
 
@@ -287,7 +301,11 @@ export class ExpositionParser {
   }
 
   write(chunk: Uint8Array | string): void {
-    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk as Buffer);
+    if (typeof chunk !== 'string' && this.rest === '') {
+      this.writeBytes(chunk);
+      return;
+    }
+    const text = typeof chunk === 'string' ? this.decoder.end(this.takeCarry()) + chunk : this.decoder.write(this.takeCarry(chunk));
     if (text === '') return;
     const s = this.rest === '' ? text : this.rest + text;
     let start = 0;
@@ -300,7 +318,81 @@ export class ExpositionParser {
     this.rest = start === 0 ? s : s.slice(start);
   }
 
+  /**
+   * Bytes as they arrive: lines are cut at 0x0A (never part of a multi-byte UTF-8 character), and a
+   * sample line whose metric name `keep` refuses is skipped from its bytes, without decoding it to a
+   * string: an exposition is mostly such lines (cAdvisor's file-system, network, … families). Other
+   * lines are decoded and parsed as text. (The bench's 13.8 MB cAdvisor body: 22 → 16 ms of CPU.)
+   */
+  private writeBytes(chunk: Uint8Array): void {
+    let start = 0;
+    if (this.carry !== null) {
+      const nl = chunk.indexOf(CH_NEWLINE);
+      if (nl < 0) {
+        this.carry = Buffer.concat([this.carry, chunk]);
+        return;
+      }
+      const first = Buffer.concat([this.carry, chunk.subarray(0, nl)]);
+      this.carry = null;
+      this.byteLine(first, 0, first.length);
+      start = nl + 1;
+    }
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    for (;;) {
+      const nl = buf.indexOf(CH_NEWLINE, start);
+      if (nl < 0) break;
+      this.byteLine(buf, start, nl);
+      start = nl + 1;
+    }
+    if (start < buf.length) this.carry = Buffer.from(buf.subarray(start)); // a copy: the stream may reuse its buffer
+  }
+
+  private byteLine(buf: Buffer, start: number, end: number): void {
+    const c = buf[start];
+    if (c !== undefined && isNameStart(c) && !this.eof) {
+      let j = start + 1;
+      while (j < end && isNameChar(buf[j]!)) j++;
+      if (!this.keptName(buf, start, j)) {
+        // What line() does for a sample line of a refused name.
+        this.lineNo++;
+        this.samplesSeen++;
+        return;
+      }
+    }
+    const text = buf.toString('utf8', start, end);
+    this.line(text, 0, text.length);
+  }
+
+  /** keep(name) for a metric name given as ASCII bytes, remembered per distinct name. */
+  private keptName(buf: Buffer, start: number, end: number): boolean {
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    const known = this.nameCache.get(h);
+    if (known) {
+      for (const k of known) if (asciiEquals(k.name, buf, start, end)) return k.kept;
+    }
+    const name = buf.toString('latin1', start, end);
+    const entry = { name, kept: this.keep(name) };
+    if (known) known.push(entry);
+    else if (this.nameCache.size < NAME_CACHE_MAX) this.nameCache.set(h, [entry]);
+    return entry.kept;
+  }
+
+  /** The bytes of an unfinished last line, for the text path (a string written after bytes). */
+  private takeCarry(chunk?: Uint8Array): Buffer {
+    const carry = this.carry;
+    this.carry = null;
+    if (carry === null) return chunk === undefined ? Buffer.alloc(0) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    return chunk === undefined ? carry : Buffer.concat([carry, chunk]);
+  }
+
   end(): void {
+    if (this.carry !== null) {
+      const last = this.carry;
+      this.carry = null;
+      if (this.rest === '') this.byteLine(last, 0, last.length);
+      else this.rest += this.decoder.write(last);
+    }
     const tail = this.rest + this.decoder.end();
     this.rest = '';
     if (tail !== '') this.line(tail, 0, tail.length);
