@@ -95,32 +95,35 @@ function projected(p: LabelProjection, name: string): boolean {
   return p.keep === 'all' || (p.keep === 'only') === p.names.has(name);
 }
 
+// The two lanes of hashProjection, module state so that mixing in a string allocates nothing.
+let laneA = 0;
+let laneB = 0;
+
+/** Mixes a string's UTF-16 code units, then its length tagged with `kind`, into both lanes. */
+function mixString(s: string, kind: number): void {
+  let a = laneA;
+  let b = laneB;
+  for (let j = 0; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  // The tagged length delimits names and values, so no two different label sets feed the same sequence.
+  laneA = Math.imul(a ^ (kind + s.length), 0x01000193);
+  laneB = Math.imul(b ^ (kind + s.length), 0x5bd1e995);
+}
+
 /** FNV-1a over UTF-16 code units in two 32-bit lanes (different primes), folded into 53 bits. */
 function hashProjection(labels: Labels, p: LabelProjection): number {
-  let a = 0x811c9dc5;
-  let b = 0x01000193;
+  laneA = 0x811c9dc5;
+  laneB = 0x01000193;
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i]!;
     if (!projected(p, l.name)) continue;
-    const n = l.name;
-    for (let j = 0; j < n.length; j++) {
-      const c = n.charCodeAt(j);
-      a = Math.imul(a ^ c, 0x01000193);
-      b = Math.imul(b ^ c, 0x5bd1e995);
-    }
-    // Lengths delimit names and values, so that no two different label sets feed the same sequence.
-    a = Math.imul(a ^ (0x10000 + n.length), 0x01000193);
-    b = Math.imul(b ^ (0x10000 + n.length), 0x5bd1e995);
-    const v = l.value;
-    for (let j = 0; j < v.length; j++) {
-      const c = v.charCodeAt(j);
-      a = Math.imul(a ^ c, 0x01000193);
-      b = Math.imul(b ^ c, 0x5bd1e995);
-    }
-    a = Math.imul(a ^ (0x20000 + v.length), 0x01000193);
-    b = Math.imul(b ^ (0x20000 + v.length), 0x5bd1e995);
+    mixString(l.name, 0x10000);
+    mixString(l.value, 0x20000);
   }
-  return (a >>> 0) * 0x200000 + ((b ^ (b >>> 15)) & 0x1fffff);
+  return (laneA >>> 0) * 0x200000 + ((laneB ^ (laneB >>> 15)) & 0x1fffff);
 }
 
 function equalProjection(x: Labels, y: Labels, p: LabelProjection): boolean {
