@@ -18,7 +18,9 @@
 #                             reads, TLS records, gunzip output); from malloc's heap they leave it fragmented,
 #                             ~8 MiB resident but free (what malloc_trim gave back, measured with gdb). mmap()ed,
 #                             each goes back to the system when freed: −5 to −6 MiB of peak RSS (8 KiB: no
-#                             better, more CPU).
+#                             better, more CPU). It costs CPU: fresh pages fault in for every buffer (back to
+#                             back, 2 × 1 min each: 469 → 521 ms a round, kernel time ×1.7). Kept, because the
+#                             chart runs the agent Guaranteed at 100Mi, where memory is the tighter limit.
 # NODE_OPTIONS (the chart's agent.nodeOptions) is still read by node and can add to or override these;
 # a MALLOC_* variable already set wins over the default here.
 set -e

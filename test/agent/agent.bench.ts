@@ -41,6 +41,9 @@
 //   + node:util's parseArgs and the file calls without ES imports of node:util / node:fs/promises (25 fewer
 //     builtin modules: worker_threads, readline, REPL history, fs watchers…)  91.2 MiB (≈ −0.6, anon −1.6)
 //   + MALLOC_MMAP_THRESHOLD_=16 KiB                                  85.5 and 87.0 MiB (anon 32.4), 530 / 385 ms
+//     (re-measured on a quiet host, 2 × 1 min each alternating, 128 KiB → 16 KiB: VmHWM 88.4/93.1 → 88.3/87.1 MiB,
+//     anon 38.0/38.5 → 32.9/32.4, CPU 477/460 → 510/532 ms a round, kernel ticks 48/42 → 70/80: the memory
+//     comes at ~11 % more CPU; kept for the 100Mi Guaranteed pod)
 //     The peak is the first scrape (every series new, the compilers' first runs): anon 27 → 39 MiB within
 //     a second. Of ~12 MiB in glibc's main heap and ~24 in its other arena, malloc_trim(0) (gdb, at 25 s)
 //     gave back 7.7 MiB: free fragments left by the scrape's short-lived 16–64 KiB buffers.
