@@ -47,7 +47,9 @@
 //   BENCH_CONSOLIDATION=0   skip consolidation
 //   BENCH_STEADY=0       skip the second (steady-state) evaluation
 //   BENCH_QUERY_TIMEOUT_MS  the engine's query timeout (default: the Engine's, 2 minutes, as in production)
-//   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/bench-analyze/prof"   flags for the measuring process
+//   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/bench-analyze/prof"   flags for the measuring process, which
+//                        otherwise runs with the chart's analyzer.nodeOptions as NODE_OPTIONS (its heap bound), as
+//                        the analyzer runs in the cluster; BENCH_CHART_NODE_OPTIONS=0 leaves them out
 //   TRIMTAB_TEST_DATABASE_URL   admin URL of the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/postgres)
 
 import { spawn } from 'node:child_process';
@@ -56,6 +58,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { parse as parseYaml } from 'yaml';
 import { bestPlan, verifyPlan, type NodeInput, type PodInput } from '../../analyzer/consolidation.ts';
 import type { AnalyzerMetrics } from '../../analyzer/export.ts';
 import { contractAssembler } from '../../analyzer/recommendations.ts';
@@ -346,9 +349,17 @@ async function compact(url: string, ts: number): Promise<void> {
   }
 }
 
+/** The analyzer's NODE_OPTIONS as the Helm chart sets them (analyzer.nodeOptions: its heap bound). */
+function chartAnalyzerNodeOptions(): string {
+  const values = parseYaml(readFileSync(join(REPO, 'helm', 'trimtab', 'values.yaml'), 'utf8')) as { analyzer?: { nodeOptions?: string } };
+  return values.analyzer?.nodeOptions ?? '';
+}
+
 function measureInChild(url: string, name: string, p: Plan): Promise<number> {
   const args = [...(env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--expose-gc', fileURLToPath(import.meta.url), 'measure'];
-  const child = spawn(process.execPath, args, { env: { ...env, BENCH_DB_URL: url, BENCH_DB_NAME: name, BENCH_TS: String(p.ts) }, stdio: 'inherit' });
+  const nodeOptions = env.BENCH_CHART_NODE_OPTIONS === '0' ? '' : chartAnalyzerNodeOptions();
+  console.log(`measuring process: node ${args.slice(0, -2).join(' ')}${nodeOptions ? `, NODE_OPTIONS=${nodeOptions} (the chart's analyzer.nodeOptions)` : ''}`);
+  const child = spawn(process.execPath, args, { env: { ...env, NODE_OPTIONS: nodeOptions, BENCH_DB_URL: url, BENCH_DB_NAME: name, BENCH_TS: String(p.ts) }, stdio: 'inherit' });
   return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
 }
 
