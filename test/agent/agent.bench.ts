@@ -67,7 +67,6 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { buildAgent } from '../../agent/build.ts';
 import { parseDuration } from '../../bin/duration.ts';
 import { decodeWriteRequest, remoteWriteVersionFor, snappyDecode } from '../../protocol/index.ts';
@@ -75,6 +74,7 @@ import { buildNodeWorkload } from './support/cluster.ts';
 import { startTestApiServer } from './support/kube-apiserver.ts';
 import { startTestKubelet } from './support/kubelet.ts';
 import { makeTestPki } from './support/tls.ts';
+import { chartDefaultValues } from '../helm/support.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -141,7 +141,7 @@ const image = args.source ? null : await (async () => {
   await symlink(join(import.meta.dirname, '..', '..', 'node_modules'), join(app, 'node_modules'));
   await buildAgent(join(app, 'dist'));
   // What the DaemonSet adds to the container's environment (helm/trimtab/templates/agent.yaml).
-  const values = parseYaml(await readFile(join(import.meta.dirname, '..', '..', 'helm', 'trimtab', 'values.yaml'), 'utf8')) as { agent: { nodeOptions?: string; mallocArenaMax?: string | number } };
+  const values = chartDefaultValues<{ agent: { nodeOptions?: string; mallocArenaMax?: string | number } }>();
   const nodeOptions = [values.agent.nodeOptions ?? '', args['node-options']!].filter(Boolean).join(' ');
   const env: Record<string, string> = {};
   if (nodeOptions) env.NODE_OPTIONS = nodeOptions;

@@ -58,7 +58,6 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { parse as parseYaml } from 'yaml';
 import { bestPlan, verifyPlan, type NodeInput, type PodInput } from '../../analyzer/consolidation.ts';
 import type { AnalyzerMetrics } from '../../analyzer/export.ts';
 import { contractAssembler } from '../../analyzer/recommendations.ts';
@@ -74,6 +73,7 @@ import { rng } from '../../protocol/fixtures.ts';
 import { DEFAULT_WRITE_LIMITS } from '../../protocol/types.ts';
 import { openStorage, type OpenStorage } from '../../storage/open.ts';
 import type { IngestWriter, SeriesReader, Storage, Tenant } from '../../storage/types.ts';
+import { chartDefaultValues } from '../helm/support.ts';
 import { adminUrl, createTestDatabase } from '../support/databases.ts';
 import {
   BatchWriter,
@@ -351,7 +351,7 @@ async function compact(url: string, ts: number): Promise<void> {
 
 /** The analyzer's NODE_OPTIONS as the Helm chart sets them (analyzer.nodeOptions: its heap bound). */
 function chartAnalyzerNodeOptions(): string {
-  const values = parseYaml(readFileSync(join(REPO, 'helm', 'trimtab', 'values.yaml'), 'utf8')) as { analyzer?: { nodeOptions?: string } };
+  const values = chartDefaultValues<{ analyzer?: { nodeOptions?: string } }>();
   return values.analyzer?.nodeOptions ?? '';
 }
 

