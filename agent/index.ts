@@ -9,8 +9,9 @@
 // The agent depends on protocol/ (and promql/'s parser for rule files), never on storage/.
 //
 // Memory (test/agent/agent.bench.ts, 110 pods / 250 containers): the image runs the agent as JavaScript
-// built ahead of time (agent/build.ts) through bin/trimtab.sh, with a 1 MiB young generation,
-// --optimize-for-size and small malloc thresholds; the figures per lever are in the bench's header. Most
+// built ahead of time (agent/build.ts) through bin/trimtab.sh, with a 1 MiB young generation and small
+// malloc thresholds (not --optimize-for-size: it made V8 recompile the hot loops every round); the
+// figures per lever are in the bench's header. Most
 // of its peak RSS is pages of the node binary itself (file-backed; an idle `node` maps ~34 MiB of them,
 // the optimizing compilers, TLS, zlib and the module loader the rest); ~31 MiB is anonymous (V8 heap
 // ~17 MiB, malloc ~7 MiB, the rest thread stacks and arenas). --jitless would save ~14 MiB of the
