@@ -92,14 +92,15 @@ describe('remote-write 1.0 requests', () => {
     expect(req.headers['x-prometheus-remote-write-version']).toBe('0.1.0');
     expect(req.headers['user-agent']).toBe('Trimtab-Agent/test');
     expect(req.version).toBe(1);
+    // One TimeSeries per sample, in the order appended (as Prometheus' queue manager sends them).
     expect(req.samples.map((s) => [s.labels, s.value, s.timestamp])).toEqual([
       [{ __name__: 'agent_test_gauge', app: 'x', cluster: 'test-cluster', zone: 'b' }, 1.5, 1_700_000_000_000],
       [{ __name__: 'agent_test_gauge', app: 'x', cluster: 'test-cluster', zone: 'b' }, -0, 1_700_000_001_000],
-      [{ __name__: 'agent_test_gauge', app: 'x', cluster: 'test-cluster', zone: 'b' }, NaN, 1_700_000_002_000],
       [{ __name__: 'agent_test_gauge', cluster: 'test-cluster', zone: 'a' }, Infinity, 1_700_000_000_000],
+      [{ __name__: 'agent_test_gauge', app: 'x', cluster: 'test-cluster', zone: 'b' }, NaN, 1_700_000_002_000],
     ]);
     expect(Object.is(req.samples[1].value, -0)).toBe(true);
-    expect(req.samples[2].bits).toBe(STALE_NAN_BITS);
+    expect(req.samples[3].bits).toBe(STALE_NAN_BITS);
     expect(req.metadata).toEqual([{ name: 'agent_test_gauge', type: MetricType.GAUGE, help: 'help of agent_test_gauge' }]);
     await until('sent counter', async () => (await counter(h.metrics, 'samplesSent')) === 4);
   });

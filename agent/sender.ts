@@ -18,7 +18,7 @@
 import type { Logger } from '../lib/log.ts';
 import { CONTENT_TYPE_V2, PROTOBUF_MEDIA_TYPE } from '../protocol/content-type.ts';
 import { decodeWriteRequestV1 } from '../protocol/decode-v1.ts';
-import { encodeWriteRequestV1, encodeWriteRequestV2, type MetadataInput, type SampleInput, type SeriesInput, type WriteRequestInput } from '../protocol/encode.ts';
+import { encodeSamplesV1, encodeWriteRequestV2, type MetadataInput, type SampleInput, type SeriesInput } from '../protocol/encode.ts';
 import { snappyDecode, snappyEncode } from '../protocol/snappy.ts';
 import { MetricType, type MetricTypeValue } from '../protocol/types.ts';
 import { SpillBuffer, type Block } from './buffer.ts';
@@ -171,7 +171,7 @@ export class RemoteWriteSender implements SampleAppender {
       b.timer = null;
     }
     if (b.n === 0) return;
-    const body = snappyEncode(encodeWriteRequestV1(this.buildRequest(b)));
+    const body = snappyEncode(encodeSamplesV1(b.n, (i) => b.refs[i].key, b.values, b.timestamps, this.metadataOf(b)));
     const samples = b.n;
     b.n = 0;
     b.refs.length = 0;
@@ -180,28 +180,16 @@ export class RemoteWriteSender implements SampleAppender {
     this.wakers[shard]?.();
   }
 
-  private buildRequest(b: OpenBatch): WriteRequestInput {
-    const bySeries = new Map<SeriesRef, SampleInput[]>();
-    const families = new Map<string, FamilyMeta>();
+  /** WriteRequest.metadata for a batch: each family of its series once. */
+  private metadataOf(b: OpenBatch): MetadataInput[] {
+    const families = new Set<FamilyMeta>();
     for (let i = 0; i < b.n; i++) {
-      const ref = b.refs[i];
-      let samples = bySeries.get(ref);
-      if (!samples) {
-        samples = [];
-        bySeries.set(ref, samples);
-        if (ref.family && !families.has(ref.family.name)) families.set(ref.family.name, ref.family);
-      }
-      // Read from the Float64Arrays straight into object properties: the stale marker's NaN payload survives.
-      samples.push({ value: b.values[i], timestamp: b.timestamps[i] });
+      const f = b.refs[i].family;
+      if (f) families.add(f);
     }
-    const series: SeriesInput[] = [];
-    for (const [ref, samples] of bySeries) series.push({ labels: ref.labels, samples });
     const metadata: MetadataInput[] = [];
-    for (const f of families.values()) {
-      const type = METRIC_TYPES[f.type] ?? MetricType.UNSPECIFIED;
-      metadata.push({ metricFamilyName: f.name, type, help: f.help, unit: f.unit });
-    }
-    return { series, metadata };
+    for (const f of families) metadata.push({ metricFamilyName: f.name, type: METRIC_TYPES[f.type] ?? MetricType.UNSPECIFIED, help: f.help, unit: f.unit });
+    return metadata;
   }
 
   private updateGauges(): void {

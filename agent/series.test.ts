@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { STALE_NAN_BITS } from '../protocol/types.ts';
-import { SeriesRegistry, TargetSeries, type SampleAppender, type SeriesRef } from './series.ts';
+import { labelsOf, SeriesRegistry, TargetSeries, type SampleAppender, type SeriesRef } from './series.ts';
 
 function collector(): SampleAppender & { got: Array<{ labels: Record<string, string>; value: number; t: number; stale: boolean }> } {
   const got: Array<{ labels: Record<string, string>; value: number; t: number; stale: boolean }> = [];
@@ -10,7 +10,7 @@ function collector(): SampleAppender & { got: Array<{ labels: Record<string, str
     got,
     append(ref: SeriesRef, value: number, t: number) {
       f[0] = value;
-      got.push({ labels: Object.fromEntries(ref.labels.map((l) => [l.name, l.value])), value, t, stale: b[0] === STALE_NAN_BITS });
+      got.push({ labels: Object.fromEntries(labelsOf(ref).map((l) => [l.name, l.value])), value, t, stale: b[0] === STALE_NAN_BITS });
     },
   };
 }

@@ -2,22 +2,26 @@
 //
 // A target keeps a cache from the raw series text of a line (`name{labels}` as the exporter wrote it) to
 // the final series: its labels after relabelling (dropped labels, honor_labels=false renaming, target
-// labels, `cluster` and external labels), sorted, validated, and sharded once. A line seen before costs
+// labels, `cluster` and external labels), sorted, validated, encoded for remote-write and sharded once. A line seen before costs
 // one map lookup; labels are parsed only for new series. When a series present in the previous scrape is
 // missing from this one — or the scrape fails — a staleness marker is queued for it, as Prometheus does
 // (including for series with explicit timestamps, Prometheus's track_timestamps_staleness: cAdvisor's
 // containers come and go). Series shared with other agents (owner facts) never get markers.
 
 import { DEFAULT_WRITE_LIMITS, STALE_NAN, type Label } from '../protocol/types.ts';
+import { decodeLabelsV1 } from '../protocol/decode-v1.ts';
+import { encodeLabelsV1 } from '../protocol/encode.ts';
 import { validateSeriesLabels } from '../protocol/validate.ts';
 import type { FamilyMeta } from './exposition.ts';
 import { detach, parseSeries, familyOf } from './exposition.ts';
 
 export interface SeriesRef {
-  /** Identity of the final label set. */
+  /**
+   * The final labels (sorted by name, __name__ included) as remote-write 1.0 Label fields, encoded once
+   * (encodeLabelsV1) and held as a latin1 string: the series' identity, and the bytes the sender copies
+   * into every request. The labels themselves are not kept (labelsOf() decodes them).
+   */
   readonly key: string;
-  /** Final labels, sorted by name, including __name__. */
-  readonly labels: Label[];
   readonly shard: number;
   readonly family: FamilyMeta | null;
   /** No staleness markers (series several agents emit). */
@@ -62,6 +66,11 @@ function fnv1a(s: string): number {
   return h >>> 0;
 }
 
+/** The labels of a series (decoded from its key). */
+export function labelsOf(ref: SeriesRef): Label[] {
+  return decodeLabelsV1(Buffer.from(ref.key, 'latin1'));
+}
+
 /**
  * The identity of a label set (`prefix` first). Built with join, not `+=`: V8 keeps a string built by
  * concatenation as a tree of cons-string pieces (4 per label, 32 bytes each plus the pieces), and these
@@ -96,10 +105,10 @@ export class SeriesRegistry {
     for (const e of this.external) if (!labels.some((l) => l.name === e.name)) labels.push(e);
     const check = validateSeriesLabels(labels, DEFAULT_WRITE_LIMITS, 1);
     if (!check.ok) return null;
-    const key = seriesKey(check.labels);
+    const key = encodeLabelsV1(check.labels).toString('latin1');
     let ref = this.refs.get(key);
     if (!ref || ref.gone) {
-      ref = { key, labels: check.labels, shard: this.shards <= 1 ? 0 : fnv1a(key) % this.shards, family, shared, lastTs: -Infinity, seenGen: -1, gone: false };
+      ref = { key, shard: this.shards <= 1 ? 0 : fnv1a(key) % this.shards, family, shared, lastTs: -Infinity, seenGen: -1, gone: false };
       this.refs.set(key, ref);
     }
     return ref;

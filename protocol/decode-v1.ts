@@ -306,6 +306,23 @@ function readLabel(r: Reader, end: number): void {
   r.end = outerEnd;
 }
 
+/** The labels of a 1.0 TimeSeries' Label fields (e.g. encodeLabelsV1's bytes), in their order. */
+export function decodeLabelsV1(bytes: Uint8Array): Label[] {
+  const buf = asBuffer(bytes);
+  const r = new Reader(buf);
+  const labels: Label[] = [];
+  while (r.pos < buf.length) {
+    const tag = r.tag();
+    if (tag !== Tag.V1_LABELS) {
+      r.skip(tag);
+      continue;
+    }
+    readLabel(r, r.lenEnd());
+    labels.push({ name: utf8(buf, nameStart, nameEnd, 'label name'), value: utf8(buf, valueStart, valueEnd, 'label value') });
+  }
+  return labels;
+}
+
 class V1Request implements DecodedWriteRequest {
   readonly version = 1 as const;
   readonly series: DecodedSeries[];

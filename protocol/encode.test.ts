@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   decodeHistogram,
+  decodeLabelsV1,
   decodeWriteRequest,
   encodeHistogram,
+  encodeLabelsV1,
+  encodeSamplesV1,
   encodeWriteRequestV1,
   encodeWriteRequestV2,
   type HistogramInput,
@@ -67,6 +70,61 @@ describe('encoders', () => {
     const bad: HistogramInput = { timestamp: 1, count: -1, sum: 0, schema: 0 };
     expect(() => encodeWriteRequestV1({ series: [{ labels: [], histograms: [bad] }] })).toThrow(RangeError);
     expect(() => encodeHistogram({ ...bad, count: Number.NaN })).toThrow(RangeError);
+  });
+});
+
+describe('pre-encoded labels (encodeLabelsV1 / encodeSamplesV1)', () => {
+  const series = [
+    [{ name: '__name__', value: 'a' }],
+    [{ name: '__name__', value: 'node_cpu_seconds_total' }, { name: 'cpu', value: '0' }, { name: 'mode', value: 'idle' }],
+    // Non-ASCII (UTF-8 bytes held as latin1 chars), an empty value (the field left out), lengths ≥ 128.
+    [{ name: '__name__', value: 'ünïcode_☃' }, { name: 'empty', value: '' }, { name: 'long', value: 'x'.repeat(300) }],
+    [{ name: '__name__', value: 'y' }, { name: 'path', value: '/'.repeat(20_000) }],
+  ];
+  // Every value and timestamp proto3 treats specially: +0 and 0 are left out, -0 and NaN payloads are sent.
+  const samples: Array<[number, number, number]> = [
+    [0, 1.5, 1_700_000_000_000],
+    [1, 0, 1_700_000_000_000],
+    [1, -0, 1],
+    [2, NaN, 0], // a stale marker: its payload is set in the Float64Array below
+    [3, Infinity, -5],
+    [0, NaN, 127],
+    [2, -1e-300, 2 ** 52],
+  ];
+
+  it('writes the bytes encodeWriteRequestV1 writes for one series per sample, metadata included', () => {
+    const keys = series.map((l) => encodeLabelsV1(l).toString('latin1'));
+    const values = new Float64Array(samples.map((s) => s[1]));
+    new BigUint64Array(values.buffer)[3] = 0x7ff0000000000002n; // a plain number[] would have quieted it
+    const timestamps = new Float64Array(samples.map((s) => s[2]));
+    const metadata = [{ metricFamilyName: 'a', type: 2 as const, help: 'A.', unit: 'seconds' }];
+    const got = encodeSamplesV1(samples.length, (i) => keys[samples[i][0]], values, timestamps, metadata);
+    const want = encodeWriteRequestV1({
+      series: samples.map(([s, , timestamp], i) => ({ labels: series[s], samples: [{ value: values[i], timestamp }] })),
+      metadata,
+    });
+    expect(Buffer.from(got).equals(Buffer.from(want))).toBe(true);
+    const decoded = decodeWriteRequest(1, got);
+    expect(decoded.series).toHaveLength(samples.length);
+    expect(Array.from(decoded.samples.timestamps)).toEqual(samples.map((s) => s[2]));
+    const v = decoded.samples.values;
+    expect(new BigUint64Array(v.buffer, v.byteOffset, samples.length)[3]).toBe(0x7ff0000000000002n);
+    expect(Object.is(decoded.samples.values[2], -0)).toBe(true);
+  });
+
+  it('encodes an empty request as zero bytes', () => {
+    expect(encodeSamplesV1(0, () => '', new Float64Array(0), new Float64Array(0))).toHaveLength(0);
+  });
+
+  it('decodeLabelsV1 gives back the labels (an empty value comes back empty)', () => {
+    for (const labels of series) expect(decodeLabelsV1(encodeLabelsV1(labels))).toEqual(labels);
+  });
+
+  it('equal label lists, and only those, encode to equal bytes', () => {
+    const a = encodeLabelsV1([{ name: 'ab', value: 'c' }]).toString('latin1');
+    expect(encodeLabelsV1([{ name: 'ab', value: 'c' }]).toString('latin1')).toBe(a);
+    expect(encodeLabelsV1([{ name: 'a', value: 'bc' }]).toString('latin1')).not.toBe(a);
+    expect(encodeLabelsV1([{ name: 'a', value: 'b' }, { name: 'c', value: '' }]).toString('latin1')).not.toBe(a);
   });
 });
 

@@ -24,7 +24,7 @@ import {
   V2Request,
   V2TimeSeries,
 } from './fields.ts';
-import { WireType, Writer } from './wire.ts';
+import { varintSize, WireType, Writer } from './wire.ts';
 
 const { VARINT, I64, LEN } = WireType;
 
@@ -118,8 +118,14 @@ export function encodeWriteRequestV1(req: WriteRequestInput): Uint8Array {
       if (name !== '') seriesMeta.push({ metricFamilyName: name, ...s.metadata });
     }
   }
+  writeMetadataV1(w, [...(req.metadata ?? []), ...seriesMeta]);
+  return w.finish();
+}
+
+/** WriteRequest.metadata entries, each distinct entry once. */
+function writeMetadataV1(w: Writer, list: readonly MetadataInput[]): void {
   const seen = new Set<string>();
-  for (const md of [...(req.metadata ?? []), ...seriesMeta]) {
+  for (const md of list) {
     const id = JSON.stringify([md.metricFamilyName, md.type, md.help ?? '', md.unit ?? '']);
     if (seen.has(id)) continue;
     seen.add(id);
@@ -134,7 +140,66 @@ export function encodeWriteRequestV1(req: WriteRequestInput): Uint8Array {
     writeStringField(w, V1MetricMetadata.UNIT, md.unit ?? '');
     w.endLen(m);
   }
-  return w.finish();
+}
+
+/**
+ * The Label fields of a 1.0 TimeSeries (in the order given), encoded once for a series a sender sends
+ * every interval. Self-delimiting, so equal bytes mean equal label lists: the bytes serve as the series'
+ * identity too (the receiver keys series by the same bytes, decode-v1.ts).
+ */
+export function encodeLabelsV1(labels: readonly Label[]): Buffer {
+  const w = new Writer(labels.length * 32);
+  for (const l of labels) writeLabel(w, V1TimeSeries.LABELS, l);
+  return w.buf.subarray(0, w.pos);
+}
+
+/**
+ * Encodes a 1.0 WriteRequest of single samples whose series' Label fields are already encoded
+ * (encodeLabelsV1, held as latin1 strings): one TimeSeries per sample, as Prometheus' queue manager sends
+ * them, so samples of one series stay in the order given. The request is sized exactly before it is
+ * written; values are copied from the Float64Array's bytes (NaN payloads such as the stale marker kept).
+ */
+export function encodeSamplesV1(
+  n: number,
+  encodedLabels: (i: number) => string,
+  values: Float64Array,
+  timestamps: Float64Array,
+  metadata: readonly MetadataInput[] = [],
+): Uint8Array {
+  const valueBytes = new Uint8Array(values.buffer, values.byteOffset, n * 8);
+  let size = 0;
+  for (let i = 0; i < n; i++) {
+    const body = encodedLabels(i).length + 2 + sampleBodySize(valueBytes, i * 8, timestamps[i]);
+    size += 1 + varintSize(body) + body;
+  }
+  const w = new Writer(size + 64 * metadata.length);
+  for (let i = 0; i < n; i++) {
+    const labels = encodedLabels(i);
+    const ts = timestamps[i];
+    const sampleBody = sampleBodySize(valueBytes, i * 8, ts);
+    w.tag(V1WriteRequest.TIMESERIES, LEN);
+    w.varint(labels.length + 2 + sampleBody);
+    w.ensure(labels.length);
+    w.pos += w.buf.write(labels, w.pos, 'latin1');
+    w.tag(V1TimeSeries.SAMPLES, LEN);
+    w.varint(sampleBody);
+    if (!isPositiveZero(valueBytes, i * 8)) {
+      w.tag(SampleField.VALUE, I64);
+      w.rawDouble(valueBytes, i * 8);
+    }
+    writeInt64Field(w, SampleField.TIMESTAMP, ts);
+  }
+  writeMetadataV1(w, metadata);
+  return w.pos === w.buf.length ? w.buf : w.finish();
+}
+
+/** Bytes of a Sample message (proto3: a +0 value and a 0 timestamp are not sent); always under 128. */
+function sampleBodySize(valueBytes: Uint8Array, offset: number, ts: number): number {
+  return (isPositiveZero(valueBytes, offset) ? 0 : 9) + (ts === 0 ? 0 : 1 + (ts < 0 ? 10 : varintSize(ts)));
+}
+
+function isPositiveZero(b: Uint8Array, o: number): boolean {
+  return (b[o] | b[o + 1] | b[o + 2] | b[o + 3] | b[o + 4] | b[o + 5] | b[o + 6] | b[o + 7]) === 0;
 }
 
 /** Encodes an io.prometheus.write.v2.Request (remote-write 2.0-rc.4), building its symbol table. */
