@@ -13,7 +13,7 @@ import { inClusterAccess, KubeClient, kubeconfigAccess, KubeFacts, type KubeAcce
 import { createAgentMetrics, type AgentMetrics } from './metrics.ts';
 import { ScrapeTarget } from './scrape.ts';
 import { RemoteWriteSender } from './sender.ts';
-import { SeriesRegistry, TargetSeries, seriesKey } from './series.ts';
+import { SeriesRegistry, TargetSeries } from './series.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 // Not `import … from 'node:http'`: see agent/http.ts (that import loads Node's bundled undici).
@@ -203,8 +203,8 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
     if (kube && kube.synced) {
       const started = performance.now();
       factTarget.begin(factFamilies);
-      kube.collect((name, labels, value, shared) => {
-        factTarget.addLabels(sender, seriesKey(labels, name), () => ({ labels: [{ name: '__name__', value: name }, ...labels], family: factFamilies.get(name) ?? null, shared }), value, t0);
+      kube.collect((f) => {
+        factTarget.addLabels(sender, f.key, () => ({ labels: [{ name: '__name__', value: f.name }, ...f.labels], family: factFamilies.get(f.name) ?? null, shared: f.shared }), f.value, t0);
       });
       factTarget.end(sender, t0);
       const s = factTarget.stats;

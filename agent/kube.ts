@@ -26,6 +26,7 @@ import type { Label } from '../protocol/types.ts';
 import { TrimtabError } from '../protocol/errors.ts';
 import { Endpoint, openStream, request, WatchedFile } from './http.ts';
 import type { AgentMetrics } from './metrics.ts';
+import { seriesKey } from './series.ts';
 import { jobFacts, nodeFacts, ownersToLookUp, podFacts, projectNode, projectPod, replicaSetFacts, type FactEmitter, type Node, type ObjectMeta, type OwnedObject, type Pod } from './ksm.ts';
 
 export class KubeError extends TrimtabError {}
@@ -461,6 +462,18 @@ export class OwnerLookup {
   }
 }
 
+/** One kube-state-metrics series and its value. */
+export interface Fact {
+  readonly name: string;
+  /** Labels without __name__, in kube-state-metrics' order (empty values kept). */
+  readonly labels: Label[];
+  readonly value: number;
+  /** Emitted alike by several agents (owner series). */
+  readonly shared: boolean;
+  /** Identity of the series among the facts (seriesKey of name and labels). */
+  readonly key: string;
+}
+
 export interface KubeFactsOptions {
   client: KubeClient;
   nodeName: string;
@@ -481,6 +494,8 @@ export class KubeFacts {
   private readonly opts: KubeFactsOptions;
   private readonly abort = new AbortController();
   private runs: Promise<void>[] = [];
+  /** Facts per object version (dropped with the object). */
+  private readonly facts = new WeakMap<object, Fact[]>();
 
   constructor(opts: KubeFactsOptions) {
     this.opts = opts;
@@ -527,18 +542,18 @@ export class KubeFacts {
   /**
    * Emits the current facts. `shared` marks owner series: other agents emit the same ones (pods of one
    * ReplicaSet run on several nodes), so they must carry no per-agent label and get no stale markers.
+   * An object's facts are computed once per version of it (the reflectors and the owner lookup replace
+   * an object when it changes) and re-emitted every round as they are.
    */
-  collect(emit: (name: string, labels: Label[], value: number, shared: boolean) => void): void {
+  collect(emit: (fact: Fact) => void): void {
     const want = this.opts.want;
-    const local: FactEmitter = (name, labels, value) => emit(name, labels, value, false);
-    const shared: FactEmitter = (name, labels, value) => emit(name, labels, value, true);
     const n = this.node();
-    if (n) nodeFacts(n, local, want);
+    if (n) for (const f of this.factsOf(n, false, (e) => nodeFacts(n, e, want))) emit(f);
     const wantRs = want('kube_replicaset_owner');
     const wantJob = want('kube_job_owner');
     const seen = new Set<string>();
     for (const pod of this.pods.items.values()) {
-      podFacts(pod, local, want);
+      for (const f of this.factsOf(pod, false, (e) => podFacts(pod, e, want))) emit(f);
       if (!wantRs && !wantJob) continue;
       for (const o of ownersToLookUp(pod)) {
         if ((o.kind === 'ReplicaSet' && !wantRs) || (o.kind === 'Job' && !wantJob)) continue;
@@ -547,11 +562,21 @@ export class KubeFacts {
         seen.add(k);
         const obj = this.owners.get(o.kind, o.namespace, o.name);
         if (!obj) continue;
-        if (o.kind === 'ReplicaSet') replicaSetFacts(obj, shared);
-        else jobFacts(obj, shared);
+        for (const f of this.factsOf(obj, true, (e) => (o.kind === 'ReplicaSet' ? replicaSetFacts(obj, e) : jobFacts(obj, e)))) emit(f);
       }
     }
     this.owners.prune();
+  }
+
+  private factsOf(obj: object, shared: boolean, compute: (emit: FactEmitter) => void): Fact[] {
+    let facts = this.facts.get(obj);
+    if (!facts) {
+      const list: Fact[] = [];
+      compute((name, labels, value) => list.push({ name, labels, value, shared, key: seriesKey(labels, name) }));
+      this.facts.set(obj, list);
+      facts = list;
+    }
+    return facts;
   }
 
   async stop(): Promise<void> {
