@@ -70,6 +70,19 @@ describe('snappy round trip', () => {
     expect(Buffer.from(snappyEncode(input)).equals(Buffer.from(a))).toBe(true);
     expect(Buffer.from(snappyDecode(a, MiB)).equals(Buffer.from(input))).toBe(true);
   });
+
+  it('snappyEncode returns bytes that own their memory (not a view of the worst-case output)', () => {
+    for (const input of [encodeWriteRequestV1(cadvisorRequest(100, 1)), new Uint8Array(encodeWriteRequestV1(cadvisorRequest(50, 2))), new Uint8Array(0)]) {
+      const out = snappyEncode(input);
+      expect(out.buffer.byteLength).toBe(out.byteLength);
+      expect(Buffer.from(snappyDecode(out, MiB)).equals(Buffer.from(input))).toBe(true);
+    }
+    // Compressible input given as a Buffer (what the encoders return): snappyjs hands back a view of the
+    // worst-case allocation, far larger than the compressed block.
+    const zeros = Buffer.alloc(100_000);
+    expect(snappyjsCompress(zeros).buffer.byteLength).toBeGreaterThan(100_000);
+    expect(snappyEncode(zeros).buffer.byteLength).toBeLessThan(10_000);
+  });
 });
 
 describe('snappy limits and corrupt input', () => {

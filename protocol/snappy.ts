@@ -139,7 +139,12 @@ export function snappyDecode(src: Uint8Array, maxDecodedBytes: number): Buffer {
   return out;
 }
 
-/** Compresses into a snappy block (snappyjs's compressor, a port of the reference implementation). */
+/**
+ * Compresses into a snappy block (snappyjs's compressor, a port of the reference implementation). The
+ * result owns exactly its bytes: snappyjs returns a view of its worst-case-sized output (~7/6 of the
+ * input), which a sender's queue would otherwise keep alive — ~8× the compressed size it accounts for.
+ */
 export function snappyEncode(buf: Uint8Array): Uint8Array {
-  return compress(buf);
+  const view = compress(buf) as Uint8Array;
+  return view.byteLength === view.buffer.byteLength ? view : Uint8Array.prototype.slice.call(view);
 }
