@@ -9,13 +9,13 @@
 // The agent depends on protocol/ (and promql/'s parser for rule files), never on storage/.
 //
 // Memory (test/agent/agent.bench.ts, 110 pods / 250 containers): the image runs the agent as JavaScript
-// built ahead of time (agent/build.ts) through bin/trimtab.sh, with a 1 MiB young generation and small
-// malloc thresholds (not --optimize-for-size: it made V8 recompile the hot loops every round); the
-// figures per lever are in the bench's header. Most
-// of its peak RSS is pages of the node binary itself (file-backed; an idle `node` maps ~34 MiB of them,
-// the optimizing compilers, TLS, zlib and the module loader the rest); ~31 MiB is anonymous (V8 heap
-// ~17 MiB, malloc ~7 MiB, the rest thread stacks and arenas). --jitless would save ~14 MiB of the
-// binary's pages at ~2.7x the CPU; it is not on by default.
+// built ahead of time (agent/build.ts) through bin/trimtab.sh, with Maglev as the top JIT tier
+// (--no-turbofan), a 1 MiB young generation and small malloc thresholds (not --optimize-for-size: it made
+// V8 recompile the hot loops every round); the figures per lever are in the bench's header and in
+// bin/trimtab.sh. Most of its peak RSS is pages of the node binary itself (file-backed; an idle `node`
+// maps ~35 MiB of them, TLS, zlib, the compiler and the module loader the rest); ~31 MiB is anonymous
+// (V8 heap, malloc, thread stacks and arenas). --jitless saves another ~11 MiB at ~2.5x the CPU; it is
+// not on by default.
 
 export { AGENT_OPTIONS, agentConfigurationMarkdown, resolveAgentConfig, type AgentConfig, type AgentFlags, type AgentOptionSpec } from './config.ts';
 export { startAgent, type AgentOptions, type RunningAgent } from './agent.ts';

@@ -7,9 +7,13 @@
 # signals). npm run bench:agent runs this very script against the same build.
 #
 # Why (test/agent/agent.bench.ts, 110 pods / 250 containers, peak RSS from VmHWM):
-#   (not --jitless: it saves ~14 MiB of peak RSS, the optimizing compilers' code in the node binary never
-#                             being touched, but costs ~2.7x the CPU per scrape, which puts the 20m CPU
-#                             target at risk; add it through NODE_OPTIONS where memory matters more.)
+#   (not --jitless: it saves another ~11 MiB of peak RSS, no compiler's code in the node binary being
+#                             touched, but costs ~2.5x the CPU per scrape (71.3 MiB at 715 ms a round, 60 s),
+#                             which breaks the 20m CPU target; add it through NODE_OPTIONS where memory matters more.)
+#   --no-turbofan             Maglev is the top tier: TurboFan's code in the node binary is never touched and
+#                             its compilations stop. Back to back, 3 × 60–90 s each: peak RSS 85.9–87.5 →
+#                             81.8–83.1 MiB, CPU per round no worse (297/325/277 → 305/283/248 ms). (--no-maglev
+#                             instead: 82.5 MiB at 360 ms.)
 #   --max-semi-space-size=1   a 1 MiB young generation (the default grows to 16 MiB per semi-space).
 #   --max-old-space-size=64   a bound far above the ~20 MiB the agent uses, against runaway growth.
 #   (not --optimize-for-size: with it every full GC threw away the optimized code and type feedback of the
@@ -34,6 +38,6 @@ if [ "${1-}" = agent ]; then
   export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
   export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-16384}"
   export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-131072}"
-  exec node --max-semi-space-size=1 --max-old-space-size=64 "$app/dist/bin/agent.js" "$@"
+  exec node --max-semi-space-size=1 --max-old-space-size=64 --no-turbofan "$app/dist/bin/agent.js" "$@"
 fi
 exec node "$app/bin/trimtab.ts" "$@"
