@@ -53,12 +53,30 @@
 //   scrape's parse loop), embedded builtins ~2, OpenSSL ~1; ICU data is never touched.
 //   Not kept: --no-maglev (refused in NODE_OPTIONS; only as a bin/trimtab.sh flag, not measured),
 //   gunzip chunkSize 128 KiB (91.0: no change alone), MALLOC_MMAP_THRESHOLD_=8 KiB (91.8, anon 31.9, 650 ms).
-// Tried and not kept: --lite-mode 79 MiB (CPU ×3.7), --no-opt --no-maglev 83, --no-turbofan 86,
+//   session 5 (CPU; runs of 60–90 s at 15 s, or 40 s at --interval=2s where noted):
+//   - --optimize-for-size made every full GC drop the optimized code and type feedback of the scrape and
+//     encode loops (--trace-opt/--trace-deopt: ~780 compilations in 15 rounds, deopts for "insufficient
+//     type feedback" every round; V8 helper threads ~150 ms a round). Without it: 475/518 → 355/363 ms
+//     a round, peak RSS +1 to +2 MiB.
+//   - a series' 1.0 Label fields encoded once (its identity; the sender copies them, encodeSamplesV1) and
+//     kube-state-metrics facts kept per object version: at --interval=2s 260 → 186/192 ms a round.
+//     5 minutes: 249.5 ms a round, 16.6 m, peak 84.8 MiB.
+//   - --no-turbofan, back to back 3 × 60–90 s: 85.9–87.5 → 81.8–83.1 MiB, 297/325/277 → 305/283/248 ms
+//     (--no-maglev instead: 82.5 MiB, 360 ms). --jitless on top: 71.3 MiB at 715 ms a round.
+//     5 minutes: 233.5 ms a round (32.5 ms of it in the kernel), 15.5 m, peak 83.7 MiB, 78.2 at the end.
+//   - not kept: gunzip chunkSize 128 KiB (3 × 2 alternating at 2 s: 185 → 177 ms, +2 MiB); asking the
+//     kubelet for an uncompressed body (same CPU, +15 MiB: 13 MB of TLS records queue up faster than
+//     they are parsed); --no-memory-reducer, --no-flush-bytecode (no difference beyond the noise).
+//   - found on the way: snappyjs returned a view of its worst-case output buffer, so a queued request kept
+//     ~8× its compressed size alive (protocol/snappy.ts now copies the block out).
+// Tried and not kept: --lite-mode 79 MiB (CPU ×3.7), --no-opt --no-maglev 83, --no-turbofan 86 (under
+// --optimize-for-size),
 // --single-threaded 105 and --single-threaded-gc 85 (both worse), --max-old-space-size=32 74.4,
 // --no-concurrent-array-buffer-sweeping 74.7, --v8-pool-size=1 with UV_THREADPOOL_SIZE=1 73.7,
 // --gc-global 70.5 at 4–5× the CPU. Loading @kubernetes/client-node into the agent: 107.9 MiB (agent/kube.ts).
-// What is left (5 minutes): ~46 MiB of node binary pages; anonymous ~32 MiB = V8 heap pages ~17 MiB (live
-// old space ~13 MiB: series keys and labels, bytecode, module sources), malloc ~7 MiB, stacks/arenas ~5.
+// What is left (5 minutes, session 5): ~45–50 MiB of node binary pages; anonymous ~33 MiB = V8 heap
+// ~20 MiB (live ~16–18 MiB: series keys, bytecode and Maglev code, module sources), ArrayBuffers of the
+// scrape's 16 KiB chunks not yet collected 3–10 MiB at the end of a round, malloc, stacks and arenas.
 // Before any scrape, once started and synced with the API server, the agent is already at ~65 MiB.
 
 import { spawn } from 'node:child_process';
@@ -93,13 +111,13 @@ const pods = Number(args.pods);
 const containers = Number(args.containers);
 const CLK_TCK = 100; // /proc/<pid>/stat ticks per second on Linux
 
-async function procStats(pid: number): Promise<{ cpuSeconds: number; rssKiB: number; hwmKiB: number; anonKiB: number }> {
+async function procStats(pid: number): Promise<{ cpuSeconds: number; kernelSeconds: number; rssKiB: number; hwmKiB: number; anonKiB: number }> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime + stime
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kib = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { cpuSeconds, rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM'), anonKiB: kib('RssAnon') };
+  return { cpuSeconds, kernelSeconds: Number(fields[12]) / CLK_TCK, rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM'), anonKiB: kib('RssAnon') };
 }
 
 const pki = await makeTestPki('bench');
@@ -223,10 +241,11 @@ row('wall time measured', `${wall.toFixed(0)} s`);
 row('scrape rounds', String(rounds));
 row('cAdvisor body (gzip on the wire)', `${(cadvisorBytes / 1024).toFixed(0)} KiB`);
 row('samples sent per round', rounds ? (sentSamples / rounds).toFixed(0) : '-');
-row('CPU per scrape round', `${perScrapeMs.toFixed(1)} ms`);
+row('CPU per scrape round', `${perScrapeMs.toFixed(1)} ms`, `(of which in the kernel ${rounds > 0 ? (((atEnd.kernelSeconds - atStart.kernelSeconds) * 1000) / rounds).toFixed(1) : '-'} ms)`);
 row('average CPU', `${millicores.toFixed(1)} m`, `target ≤ 20 m: ${millicores <= 20 ? 'met' : 'MISSED'}`);
 row('bytes sent per sample', sentSamples ? (sentBytes / sentSamples).toFixed(2) : '-', `(${requests} requests, snappy-compressed remote-write ${args['remote-write-version']}.0)`);
 row('peak RSS (VmHWM)', `${peakMiB.toFixed(1)} MiB`, `target ≤ 64 MiB: ${peakMiB <= 64 ? 'met' : 'MISSED'}`);
+row('RSS at the end (VmRSS)', `${(atEnd.rssKiB / 1024).toFixed(1)} MiB`, `(anonymous ${(atEnd.anonKiB / 1024).toFixed(1)} MiB)`);
 row('peak anonymous RSS (RssAnon)', `${(peakAnon / 1024).toFixed(1)} MiB`, '(heap and other private memory; the rest of VmRSS is the node binary mapped from disk)');
 row('CPU incl. start-up', `${(atEnd.cpuSeconds * 1000).toFixed(0)} ms over ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
