@@ -4,8 +4,10 @@
 //    sends one request at a time and moves on only when it succeeded or failed for good: per-series
 //    order holds however many shards there are.
 //  - A shard's samples are batched up to `maxSamplesPerSend` or `batchDeadlineMs`, whichever comes
-//    first, encoded as a remote-write 1.0 request, snappy-compressed and queued in the SpillBuffer
-//    (memory, then the buffer directory, oldest dropped beyond the bound). Empty requests are never sent.
+//    first, encoded as a remote-write 1.0 request (one TimeSeries per sample, its labels copied from the
+//    series' pre-encoded bytes, as Prometheus' queue manager does), snappy-compressed and queued in the
+//    SpillBuffer (memory, then the buffer directory, oldest dropped beyond the bound). Empty requests are
+//    never sent. A 2.0 request is transcoded from the buffered 1.0 block when it is sent.
 //  - Remote-write 1.0 by default; 2.0 on request, falling back to 1.0 for good on a 415 or on a 2xx that
 //    carries none of the X-Prometheus-Remote-Write-*-Written headers (a 1.0-only receiver that decoded
 //    nothing), the request being resent as 1.0 at once.

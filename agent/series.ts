@@ -2,11 +2,12 @@
 //
 // A target keeps a cache from the raw series text of a line (`name{labels}` as the exporter wrote it) to
 // the final series: its labels after relabelling (dropped labels, honor_labels=false renaming, target
-// labels, `cluster` and external labels), sorted, validated, encoded for remote-write and sharded once. A line seen before costs
-// one map lookup; labels are parsed only for new series. When a series present in the previous scrape is
-// missing from this one — or the scrape fails — a staleness marker is queued for it, as Prometheus does
-// (including for series with explicit timestamps, Prometheus's track_timestamps_staleness: cAdvisor's
-// containers come and go). Series shared with other agents (owner facts) never get markers.
+// labels, `cluster` and external labels), sorted, validated, encoded for remote-write and sharded once.
+// A line seen before costs one map lookup; labels are parsed only for new series. When a series present
+// in the previous scrape is missing from this one — or the scrape fails — a staleness marker is queued
+// for it, as Prometheus does (including for series with explicit timestamps, Prometheus's
+// track_timestamps_staleness: cAdvisor's containers come and go). Series shared with other agents (owner
+// facts) never get markers.
 
 import { DEFAULT_WRITE_LIMITS, STALE_NAN, type Label } from '../protocol/types.ts';
 import { decodeLabelsV1 } from '../protocol/decode-v1.ts';
