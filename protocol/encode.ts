@@ -145,7 +145,8 @@ function writeMetadataV1(w: Writer, list: readonly MetadataInput[]): void {
 /**
  * The Label fields of a 1.0 TimeSeries (in the order given), encoded once for a series a sender sends
  * every interval. Self-delimiting, so equal bytes mean equal label lists: the bytes serve as the series'
- * identity too (the receiver keys series by the same bytes, decode-v1.ts).
+ * identity too (the receiver keys series by the same bytes, decode-v1.ts). The result is a view of the
+ * writer's buffer, meant to be turned into the key string at once; copy it to keep the bytes.
  */
 export function encodeLabelsV1(labels: readonly Label[]): Buffer {
   const w = new Writer(labels.length * 32);
